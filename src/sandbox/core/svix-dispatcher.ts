@@ -1,0 +1,157 @@
+import { Webhook } from "standardwebhooks";
+import { prefixedId } from "./ids";
+import { sleep } from "./server";
+
+/**
+ * Svix's (and so Resend's and Clerk's) delivery schedule: immediately, then 5 s, 5 min, 30 min,
+ * 2 h, 5 h, 10 h, 10 h. Multiplied by `timeScale` so tests run it in milliseconds.
+ */
+export const SVIX_RETRY_SCHEDULE_MS = [
+  0,
+  5_000,
+  5 * 60_000,
+  30 * 60_000,
+  2 * 3_600_000,
+  5 * 3_600_000,
+  10 * 3_600_000,
+  10 * 3_600_000,
+];
+
+export interface DispatchEndpoint {
+  id: string;
+  url: string;
+  /** Active signing secrets, newest first; during a rotation both sign every message. */
+  secrets: string[];
+  /** Event types this endpoint receives; `null`/empty means all. */
+  eventTypes: string[] | null;
+  disabled?: boolean;
+}
+
+export interface DeliveryAttempt {
+  at: string;
+  status: number | null;
+  error?: string;
+  responseBody?: string;
+}
+
+export interface Delivery {
+  msgId: string;
+  endpointId: string;
+  url: string;
+  eventType: string;
+  body: string;
+  state: "pending" | "succeeded" | "failed";
+  attempts: DeliveryAttempt[];
+}
+
+export interface DispatcherOptions {
+  /** Multiplies every retry delay; 0.001 turns hours into seconds. Default 1 (real time). */
+  timeScale?: number;
+  /** Per-attempt timeout; Svix gives an endpoint 15 s to answer. */
+  attemptTimeoutMs?: number;
+}
+
+/** Signs a message the way Svix does: `v1,<base64 HMAC>` per active secret, space-separated. */
+export function svixHeaders(
+  msgId: string,
+  secrets: string[],
+  body: string,
+  at = new Date(),
+): Record<string, string> {
+  const signature = secrets.map((secret) => new Webhook(secret).sign(msgId, at, body)).join(" ");
+  return {
+    "svix-id": msgId,
+    "svix-timestamp": String(Math.floor(at.getTime() / 1000)),
+    "svix-signature": signature,
+  };
+}
+
+/**
+ * Delivers events to registered endpoints with Svix headers and Svix's retry schedule.
+ * The same `svix-id` is used on every retry of a message, so receivers can dedupe on it.
+ */
+export class SvixDispatcher {
+  readonly deliveries: Delivery[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(
+    private readonly endpoints: () => Iterable<DispatchEndpoint>,
+    private readonly options: DispatcherOptions = {},
+  ) {}
+
+  set timeScale(value: number) {
+    this.options.timeScale = value;
+  }
+
+  /** Sends `payload` to every enabled endpoint subscribed to `eventType`; resolves once queued. */
+  dispatch(eventType: string, payload: unknown): Delivery[] {
+    const body = JSON.stringify(payload);
+    const queued: Delivery[] = [];
+    for (const endpoint of this.endpoints()) {
+      if (endpoint.disabled) continue;
+      if (endpoint.eventTypes && endpoint.eventTypes.length > 0 && !endpoint.eventTypes.includes(eventType))
+        continue;
+      const delivery: Delivery = {
+        msgId: prefixedId("msg"),
+        endpointId: endpoint.id,
+        url: endpoint.url,
+        eventType,
+        body,
+        state: "pending",
+        attempts: [],
+      };
+      this.deliveries.push(delivery);
+      queued.push(delivery);
+      const run = this.deliver(delivery, endpoint).finally(() => this.inFlight.delete(run));
+      this.inFlight.add(run);
+    }
+    return queued;
+  }
+
+  /** Resolves when every delivery queued so far has succeeded or exhausted its retries. */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Stops retrying; pending deliveries end as failed at their next wake-up. */
+  close(): void {
+    this.closed = true;
+  }
+
+  private async deliver(delivery: Delivery, endpoint: DispatchEndpoint): Promise<void> {
+    const scale = () => this.options.timeScale ?? 1;
+    for (const delay of SVIX_RETRY_SCHEDULE_MS) {
+      if (delay > 0) await sleep(delay * scale());
+      if (this.closed) break;
+      const attempt = await this.attempt(delivery, endpoint);
+      delivery.attempts.push(attempt);
+      if (attempt.status !== null && attempt.status >= 200 && attempt.status < 300) {
+        delivery.state = "succeeded";
+        return;
+      }
+    }
+    delivery.state = "failed";
+  }
+
+  private async attempt(delivery: Delivery, endpoint: DispatchEndpoint): Promise<DeliveryAttempt> {
+    const at = new Date();
+    const headers = {
+      "content-type": "application/json",
+      "user-agent": "Svix-Webhooks/1.0 (sandbox)",
+      ...svixHeaders(delivery.msgId, endpoint.secrets, delivery.body, at),
+    };
+    try {
+      const res = await fetch(delivery.url, {
+        method: "POST",
+        headers,
+        body: delivery.body,
+        signal: AbortSignal.timeout(this.options.attemptTimeoutMs ?? 15_000),
+      });
+      const responseBody = (await res.text()).slice(0, 2_000);
+      return { at: at.toISOString(), status: res.status, responseBody };
+    } catch (err) {
+      return { at: at.toISOString(), status: null, error: (err as Error).message };
+    }
+  }
+}
