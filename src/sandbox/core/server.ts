@@ -41,6 +41,15 @@ export interface RecordedRequest {
   body: string;
 }
 
+/** Optional behaviour of a stand-in server. */
+export interface StandInOptions {
+  /**
+   * What the request log keeps of a body. Stand-ins that receive secret values (parameter stores)
+   * pass a redactor so `/_sandbox/requests` never exposes them; default keeps the raw body.
+   */
+  recordBody?: (req: StandInRequest) => string;
+}
+
 export class BadJson extends Error {
   override name = "BadJson";
 }
@@ -71,6 +80,7 @@ export class StandInServer {
   constructor(
     readonly name: string,
     private readonly shapes: ErrorShapes,
+    private readonly options: StandInOptions = {},
   ) {
     this.control("POST", "/faults", (req) => {
       const spec = req.json() as FaultSpec | FaultSpec[];
@@ -195,7 +205,7 @@ export class StandInServer {
       path: request.path,
       status,
       headers: request.headers,
-      body: request.rawBody.toString("utf8"),
+      body: this.options.recordBody ? this.options.recordBody(request) : request.rawBody.toString("utf8"),
     });
   }
 }

@@ -1,0 +1,81 @@
+import {
+  ConditionalCheckFailedException,
+  CreateTableCommand,
+  DynamoDBClient,
+} from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DynamoStandIn, startDynamoStandIn } from "../../src/sandbox/aws/dynamodb";
+import { sandboxClientConfig } from "../../src/sandbox/aws/env";
+
+describe("DynamoDB stand-in (dynalite) through lib-dynamodb", () => {
+  let dynamo: DynamoStandIn;
+  let client: DynamoDBClient;
+  let documents: DynamoDBDocumentClient;
+
+  beforeAll(async () => {
+    dynamo = await startDynamoStandIn();
+    client = new DynamoDBClient(sandboxClientConfig(dynamo.endpoint));
+    documents = DynamoDBDocumentClient.from(client);
+    await client.send(
+      new CreateTableCommand({
+        TableName: "bridge-state",
+        AttributeDefinitions: [{ AttributeName: "pk", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "pk", KeyType: "HASH" }],
+        BillingMode: "PAY_PER_REQUEST",
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    client?.destroy();
+    await dynamo?.close();
+  });
+
+  it("listens on loopback and round-trips a document item", async () => {
+    expect(dynamo.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    await documents.send(
+      new PutCommand({ TableName: "bridge-state", Item: { pk: "svix#msg_1", attempts: 1, tags: ["a"] } }),
+    );
+    const { Item } = await documents.send(
+      new GetCommand({ TableName: "bridge-state", Key: { pk: "svix#msg_1" } }),
+    );
+    expect(Item).toEqual({ pk: "svix#msg_1", attempts: 1, tags: ["a"] });
+  });
+
+  it("enforces condition expressions, so idempotency claims behave as in DynamoDB", async () => {
+    const claim = () =>
+      documents.send(
+        new PutCommand({
+          TableName: "bridge-state",
+          Item: { pk: "claim#1" },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    await claim();
+    await expect(claim()).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+  });
+
+  it("applies update expressions atomically", async () => {
+    for (let i = 0; i < 3; i++) {
+      await documents.send(
+        new UpdateCommand({
+          TableName: "bridge-state",
+          Key: { pk: "counter" },
+          UpdateExpression: "ADD hits :one",
+          ExpressionAttributeValues: { ":one": 1 },
+        }),
+      );
+    }
+    const { Item } = await documents.send(
+      new GetCommand({ TableName: "bridge-state", Key: { pk: "counter" } }),
+    );
+    expect(Item?.["hits"]).toBe(3);
+  });
+
+  it("rejects an unknown table with ResourceNotFoundException", async () => {
+    await expect(
+      documents.send(new GetCommand({ TableName: "no-such-table", Key: { pk: "x" } })),
+    ).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+  });
+});
