@@ -12,7 +12,17 @@ export interface DnsRecordInput {
   values: DnsValue[];
 }
 
-export type DnsValue = string | string[] | { priority: number; exchange: string } | { flags: number; tag: string; value: string };
+export type DnsValue =
+  | string
+  | string[]
+  | { priority: number; exchange: string }
+  | { flags: number; tag: string; value: string };
 
 /** How the stand-in misbehaves for one name: the answers a flaky or broken resolver path gives. */
 export type DnsFault = "nxdomain" | "servfail" | "timeout";
+
+export type DnsRecordType = DnsRecordInput["type"];
+
+export const DNS_RECORD_TYPES: readonly DnsRecordType[] = ["A", "AAAA", "CNAME", "MX", "TXT", "CAA", "NS"];
+
+export const DNS_FAULTS: readonly DnsFault[] = ["nxdomain", "servfail", "timeout"];
