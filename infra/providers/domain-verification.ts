@@ -1,4 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
+import {
+  callVendor,
+  callVendorOk,
+  delay,
+  isUnknown,
+  requireCredential,
+  resendBaseUrl,
+  type VendorCall,
+  vendorError,
+} from "./vendor-http";
 
 export interface DomainVerificationArgs {
   domainId: pulumi.Input<string>;
@@ -8,20 +18,177 @@ export interface DomainVerificationArgs {
   recordsFingerprint: pulumi.Input<string>;
 }
 
-const domainVerificationProvider: pulumi.dynamic.ResourceProvider = {
-  async create() {
-    throw new Error("DomainVerification provider is not implemented yet");
-  },
-};
+export interface DomainVerificationInputs {
+  domainId: string;
+  timeoutSeconds: number;
+  pollIntervalSeconds: number;
+  recordsFingerprint: string;
+}
 
-/** Waits until Resend reports the domain verified. */
+export interface DomainVerificationOutputs extends DomainVerificationInputs {
+  status: string;
+  verifiedAt: string;
+}
+
+interface DomainRecordStatus {
+  record?: string;
+  type?: string;
+  name?: string;
+  status?: string;
+}
+
+interface DomainState {
+  name?: string;
+  status?: string;
+  records?: DomainRecordStatus[];
+}
+
+// Resend keeps re-checking pending domains for 72 h; waiting longer than that is never useful.
+const MAX_TIMEOUT_SECONDS = 72 * 3600;
+// Polling slows down as the wait drags on, but never beyond this.
+const MAX_POLL_MS = 60_000;
+const FAILED = ["failed", "partially_failed"];
+
+function describeRecords(records: DomainRecordStatus[] | undefined, statuses: string[]): string {
+  const matching = (records ?? []).filter((r) => statuses.includes(String(r.status)));
+  if (matching.length === 0) return "none reported by Resend";
+  return matching.map((r) => `${r.record} ${r.type} ${r.name} (${r.status})`).join(", ");
+}
+
+class DomainVerificationProvider implements pulumi.dynamic.ResourceProvider {
+  configuredKey: string | undefined;
+
+  async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.configuredKey = req.config.get("resendApiKey");
+  }
+
+  call(method: VendorCall["method"], path: string, action: string): VendorCall {
+    const token = requireCredential(this.configuredKey, "RESEND_API_KEY", "resendApiKey");
+    return { vendor: "Resend", method, baseUrl: resendBaseUrl(), path, token, action };
+  }
+
+  async check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+    const inputs = {
+      domainId: news.domainId,
+      timeoutSeconds: news.timeoutSeconds ?? 900,
+      pollIntervalSeconds: news.pollIntervalSeconds ?? 10,
+      recordsFingerprint: news.recordsFingerprint ?? "",
+    } as DomainVerificationInputs;
+    const failures: { property: string; reason: string }[] = [];
+    if (!isUnknown(inputs.domainId) && (typeof inputs.domainId !== "string" || inputs.domainId === "")) {
+      failures.push({ property: "domainId", reason: "domainId must be the id of a ResendDomain (got none)" });
+    }
+    const timeout = inputs.timeoutSeconds;
+    if (
+      !isUnknown(timeout) &&
+      !(typeof timeout === "number" && timeout > 0 && timeout <= MAX_TIMEOUT_SECONDS)
+    ) {
+      failures.push({
+        property: "timeoutSeconds",
+        reason: `timeoutSeconds must be a number of seconds between 0 and ${MAX_TIMEOUT_SECONDS} (got ${JSON.stringify(timeout)})`,
+      });
+    }
+    const poll = inputs.pollIntervalSeconds;
+    if (!isUnknown(poll) && !(typeof poll === "number" && poll > 0)) {
+      failures.push({
+        property: "pollIntervalSeconds",
+        reason: `pollIntervalSeconds must be a positive number of seconds (got ${JSON.stringify(poll)})`,
+      });
+    }
+    return { inputs, failures };
+  }
+
+  async diff(
+    _id: string,
+    olds: DomainVerificationOutputs,
+    news: DomainVerificationInputs,
+  ): Promise<pulumi.dynamic.DiffResult> {
+    const replaces = olds.domainId !== news.domainId ? ["domainId"] : [];
+    const changed = (["recordsFingerprint", "timeoutSeconds", "pollIntervalSeconds"] as const).some(
+      (k) => olds[k] !== news[k],
+    );
+    // A refresh that found the domain no longer verified re-runs the gate on the next deployment.
+    return { changes: replaces.length > 0 || changed || olds.status !== "verified", replaces };
+  }
+
+  async create(inputs: DomainVerificationInputs): Promise<pulumi.dynamic.CreateResult> {
+    return { id: inputs.domainId, outs: await this.gate(inputs) };
+  }
+
+  async update(
+    _id: string,
+    olds: DomainVerificationOutputs,
+    news: DomainVerificationInputs,
+  ): Promise<pulumi.dynamic.UpdateResult> {
+    return { outs: await this.gate(news, olds.status === "verified" ? olds.verifiedAt : undefined) };
+  }
+
+  async read(id: string, props: DomainVerificationOutputs): Promise<pulumi.dynamic.ReadResult> {
+    const call = this.call("GET", `/domains/${id}`, `read domain ${id}`);
+    const res = await callVendor(call);
+    if (res.status === 404) return {};
+    if (res.status !== 200) throw vendorError(call, res);
+    return { id, props: { ...props, status: String((res.body as DomainState).status) } };
+  }
+
+  async delete(): Promise<void> {
+    // Verification is a fact about the domain, not a Resend object: nothing to remove.
+  }
+
+  async getDomain(domainId: string): Promise<DomainState> {
+    const res = await callVendorOk(this.call("GET", `/domains/${domainId}`, `read domain ${domainId}`));
+    return res.body as DomainState;
+  }
+
+  /**
+   * Triggers verification once (only when the domain is not verified already: verify resets even a
+   * verified domain to pending), then polls with a growing interval until verified, failed or timed out.
+   */
+  async gate(inputs: DomainVerificationInputs, verifiedBefore?: string): Promise<DomainVerificationOutputs> {
+    const verified = (status: string) => ({ ...inputs, status, verifiedAt: new Date().toISOString() });
+    let domain = await this.getDomain(inputs.domainId);
+    if (domain.status === "verified")
+      return { ...verified("verified"), verifiedAt: verifiedBefore ?? new Date().toISOString() };
+    const name = domain.name ?? inputs.domainId;
+    await callVendorOk(this.call("POST", `/domains/${inputs.domainId}/verify`, `verify domain ${name}`));
+    const deadline = Date.now() + inputs.timeoutSeconds * 1000;
+    let interval = inputs.pollIntervalSeconds * 1000;
+    for (;;) {
+      await delay(Math.max(0, Math.min(interval, deadline - Date.now())));
+      domain = await this.getDomain(inputs.domainId);
+      const status = String(domain.status);
+      if (status === "verified") return verified(status);
+      if (FAILED.includes(status)) {
+        throw new Error(
+          `Resend could not verify ${name} (status ${status}). Failing records: ` +
+            `${describeRecords(domain.records, ["failed", "temporary_failure"])}. Check that each is published ` +
+            "in DNS exactly as ResendDomain.records lists it (CNAMEs not proxied), then deploy again.",
+        );
+      }
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `${name} was not verified within ${inputs.timeoutSeconds} s (status ${status}). Still pending: ` +
+            `${describeRecords(domain.records, ["pending", "not_started", "temporary_failure"])}. Check that ` +
+            "these records resolve publicly with the values in ResendDomain.records, or raise timeoutSeconds: " +
+            "DNS propagation can take hours.",
+        );
+      }
+      interval = Math.min(interval * 1.5, Math.max(MAX_POLL_MS, inputs.pollIntervalSeconds * 1000));
+    }
+  }
+}
+
+/**
+ * A gate that passes once Resend reports the domain verified. It verifies at most once per run and
+ * never re-verifies a verified domain; a new `recordsFingerprint` (DNS rewritten) runs it again.
+ */
 export class DomainVerification extends pulumi.dynamic.Resource {
   declare readonly status: pulumi.Output<string>;
   declare readonly verifiedAt: pulumi.Output<string>;
 
   constructor(name: string, args: DomainVerificationArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      domainVerificationProvider,
+      new DomainVerificationProvider(),
       name,
       { status: undefined, verifiedAt: undefined, ...args },
       opts,

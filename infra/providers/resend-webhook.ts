@@ -1,26 +1,151 @@
 import * as pulumi from "@pulumi/pulumi";
+import { endpointProblem, eventTypesProblem } from "./validate";
+import {
+  callVendor,
+  callVendorOk,
+  isUnknown,
+  requireCredential,
+  resendBaseUrl,
+  sameSet,
+  type VendorCall,
+  vendorError,
+} from "./vendor-http";
 
 export interface ResendWebhookArgs {
   endpoint: pulumi.Input<string>;
   events: pulumi.Input<pulumi.Input<string>[]>;
 }
 
-const resendWebhookProvider: pulumi.dynamic.ResourceProvider = {
-  async create() {
-    throw new Error("ResendWebhook provider is not implemented yet");
-  },
-};
+export interface ResendWebhookInputs {
+  endpoint: string;
+  events: string[];
+}
 
-/** A Resend webhook endpoint; its signing secret is a secret output. */
+export interface ResendWebhookOutputs extends ResendWebhookInputs {
+  webhookId: string;
+  signingSecret: string;
+  /** `enabled`, or `disabled` once Resend gave up on a failing endpoint. */
+  status: string;
+}
+
+class ResendWebhookProvider implements pulumi.dynamic.ResourceProvider {
+  configuredKey: string | undefined;
+
+  async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.configuredKey = req.config.get("resendApiKey");
+  }
+
+  call(method: VendorCall["method"], path: string, action: string, body?: unknown): VendorCall {
+    const token = requireCredential(this.configuredKey, "RESEND_API_KEY", "resendApiKey");
+    return { vendor: "Resend", method, baseUrl: resendBaseUrl(), path, token, body, action };
+  }
+
+  async check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+    const failures: { property: string; reason: string }[] = [];
+    const endpoint = isUnknown(news.endpoint) ? undefined : endpointProblem(news.endpoint, "endpoint");
+    if (endpoint) failures.push({ property: "endpoint", reason: endpoint });
+    const events = eventTypesProblem(news.events, "events");
+    if (events) failures.push({ property: "events", reason: events });
+    return { inputs: { endpoint: news.endpoint, events: news.events }, failures };
+  }
+
+  async diff(
+    _id: string,
+    olds: ResendWebhookOutputs,
+    news: ResendWebhookInputs,
+  ): Promise<pulumi.dynamic.DiffResult> {
+    // A webhook Resend disabled after repeated failures is re-enabled by the next deployment.
+    const changes =
+      olds.endpoint !== news.endpoint || !sameSet(olds.events, news.events) || olds.status === "disabled";
+    return { changes, replaces: [] };
+  }
+
+  async create(inputs: ResendWebhookInputs): Promise<pulumi.dynamic.CreateResult> {
+    const res = await callVendorOk(
+      this.call("POST", "/webhooks", `create webhook for ${inputs.endpoint}`, {
+        endpoint: inputs.endpoint,
+        events: inputs.events,
+      }),
+    );
+    const id = String(res.body.id);
+    let secret = res.body.signing_secret as string | undefined;
+    if (!secret) secret = (await this.get(id, inputs.endpoint)).signing_secret;
+    if (!secret) {
+      throw new Error(
+        `Resend created webhook ${id} for ${inputs.endpoint} but returned no signing_secret; ` +
+          "rotate its secret in the Resend dashboard and run `pulumi refresh`.",
+      );
+    }
+    const outs: ResendWebhookOutputs = { ...inputs, webhookId: id, signingSecret: secret, status: "enabled" };
+    return { id, outs };
+  }
+
+  async get(id: string, endpoint: string) {
+    const res = await callVendorOk(this.call("GET", `/webhooks/${id}`, `read webhook for ${endpoint}`));
+    return res.body as {
+      endpoint?: string;
+      events?: string[] | null;
+      status?: string;
+      signing_secret?: string;
+    };
+  }
+
+  /** GET may omit the signing secret and report `events: null`: both keep their prior values. */
+  merge(
+    body: { endpoint?: string; events?: string[] | null; status?: string; signing_secret?: string },
+    prior: ResendWebhookOutputs,
+  ): ResendWebhookOutputs {
+    return {
+      webhookId: prior.webhookId,
+      endpoint: body.endpoint ?? prior.endpoint,
+      events: body.events ?? prior.events,
+      status: body.status ?? prior.status,
+      signingSecret: body.signing_secret || prior.signingSecret,
+    };
+  }
+
+  async read(id: string, props: ResendWebhookOutputs): Promise<pulumi.dynamic.ReadResult> {
+    const call = this.call("GET", `/webhooks/${id}`, `read webhook for ${props?.endpoint ?? id}`);
+    const res = await callVendor(call);
+    if (res.status === 404) return {};
+    if (res.status !== 200) throw vendorError(call, res);
+    return { id, props: this.merge(res.body, { ...props, webhookId: id }) };
+  }
+
+  async update(
+    id: string,
+    olds: ResendWebhookOutputs,
+    news: ResendWebhookInputs,
+  ): Promise<pulumi.dynamic.UpdateResult> {
+    await callVendorOk(
+      this.call("PATCH", `/webhooks/${id}`, `update webhook for ${news.endpoint}`, {
+        endpoint: news.endpoint,
+        events: news.events,
+        status: "enabled",
+      }),
+    );
+    const body = await this.get(id, news.endpoint);
+    return { outs: this.merge(body, { ...olds, ...news, webhookId: id }) };
+  }
+
+  async delete(id: string, props: ResendWebhookOutputs): Promise<void> {
+    await callVendorOk(
+      this.call("DELETE", `/webhooks/${id}`, `delete webhook for ${props?.endpoint ?? id}`),
+      [404],
+    );
+  }
+}
+
+/** A Resend webhook. The signing secret from creation is kept in state as a secret output. */
 export class ResendWebhook extends pulumi.dynamic.Resource {
   declare readonly webhookId: pulumi.Output<string>;
   declare readonly signingSecret: pulumi.Output<string>;
 
   constructor(name: string, args: ResendWebhookArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      resendWebhookProvider,
+      new ResendWebhookProvider(),
       name,
-      { webhookId: undefined, signingSecret: undefined, ...args },
+      { webhookId: undefined, signingSecret: undefined, status: undefined, ...args },
       { ...opts, additionalSecretOutputs: ["signingSecret"] },
       "resend",
       "Webhook",
