@@ -60,12 +60,9 @@ interface SvixEndpoint {
 export function decodePortalUrl(svixUrl: string): SvixPortalKey {
   const fix =
     "Clerk's Svix portal URL format may have changed; create the endpoint in the Clerk Dashboard instead.";
-  let key: string | null = null;
-  try {
-    key = new URLSearchParams(new URL(svixUrl).hash.replace(/^#/, "")).get("key");
-  } catch {
-    throw new Error(`Clerk returned an unparseable svix_url. ${fix}`);
-  }
+  // Not URLSearchParams: it would turn the base64 `+` into a space.
+  const match = /[#&]key=([^&]+)/.exec(svixUrl);
+  const key = match?.[1] ? decodeURIComponent(match[1]) : undefined;
   if (!key) throw new Error(`Clerk's svix_url has no #key= fragment. ${fix}`);
   let decoded: Partial<SvixPortalKey>;
   try {
@@ -81,9 +78,11 @@ export function decodePortalUrl(svixUrl: string): SvixPortalKey {
 
 /** `SVIX_API_URL` wins; otherwise the portal key's region picks Svix's regional API. */
 export function svixBaseUrl(region: string | undefined): string {
-  if (process.env.SVIX_API_URL) return process.env.SVIX_API_URL;
-  if (!region || region === "us") return "https://api.svix.com";
-  return `https://api.${region}.svix.com`;
+  const override = process.env.SVIX_API_URL?.trim();
+  if (override) return override;
+  // Svix's regional hosts; an unknown region falls back to the global host, as the svix SDK does.
+  const known = ["us", "eu", "in", "ca", "au"];
+  return region && known.includes(region) ? `https://api.${region}.svix.com` : "https://api.svix.com";
 }
 
 // FNV-1a: a stable, dependency-free digest, enough to derive an idempotency uid from the URL.
