@@ -36,14 +36,46 @@ export interface TakenFault {
 /** A vendor-specific body for injected 429s and 5xx, so clients see the same shape as the real service. */
 export type FaultBodyShaper = (status: number) => unknown;
 
+/** A fault spec that cannot work; the message names the field. */
+export class FaultSpecError extends Error {
+  override name = "FaultSpecError";
+}
+
+/**
+ * Rejects a spec up front: a bad `path` would otherwise throw on every later request, and a `count`
+ * below 1 would leave a fault that never fires and is never removed.
+ */
+export function checkFaultSpec(spec: FaultSpec): void {
+  if (typeof spec !== "object" || spec === null)
+    throw new FaultSpecError("fault must be an object {kind, ...}");
+  if (!["latency", "status", "rate_limit", "drop"].includes(spec.kind)) {
+    throw new FaultSpecError(
+      `fault kind must be latency, status, rate_limit or drop (got ${String(spec.kind)})`,
+    );
+  }
+  if (spec.path !== undefined) {
+    try {
+      new RegExp(spec.path);
+    } catch {
+      throw new FaultSpecError(
+        `fault path must be a valid regular expression (got ${JSON.stringify(spec.path)})`,
+      );
+    }
+  }
+  const count = spec.count;
+  if (count !== undefined && count !== Number.POSITIVE_INFINITY && !(Number.isInteger(count) && count >= 1)) {
+    throw new FaultSpecError(
+      `fault count must be a whole number of requests, 1 or more (got ${String(count)})`,
+    );
+  }
+}
+
 export class FaultInjector {
   private readonly active: ActiveFault[] = [];
   shapeBody: FaultBodyShaper = (status) => ({ status });
 
   add(spec: FaultSpec): ActiveFault {
-    if (!["latency", "status", "rate_limit", "drop"].includes(spec.kind)) {
-      throw new Error(`fault kind must be latency, status, rate_limit or drop (got ${String(spec.kind)})`);
-    }
+    checkFaultSpec(spec);
     const fault: ActiveFault = { ...spec, id: randomUUID(), remaining: spec.count ?? 1, hits: 0 };
     this.active.push(fault);
     return fault;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { FaultInjector, type FaultSpec } from "./faults";
+import { checkFaultSpec, FaultInjector, type FaultSpec, FaultSpecError } from "./faults";
 
 /** A request as a stand-in route sees it: the raw body is kept because webhook signatures need it. */
 export interface StandInRequest {
@@ -84,8 +84,16 @@ export class StandInServer {
   ) {
     this.control("POST", "/faults", (req) => {
       const spec = req.json() as FaultSpec | FaultSpec[];
-      const added = (Array.isArray(spec) ? spec : [spec]).map((s) => this.faults.add(s));
-      return { status: 201, body: { faults: added } };
+      const specs = Array.isArray(spec) ? spec : [spec];
+      try {
+        // All or nothing: a bad entry must not leave the good ones before it active.
+        specs.forEach(checkFaultSpec);
+      } catch (err) {
+        if (err instanceof FaultSpecError)
+          return { status: 400, body: { error: "invalid_fault", message: err.message } };
+        throw err;
+      }
+      return { status: 201, body: { faults: specs.map((s) => this.faults.add(s)) } };
     });
     this.control("DELETE", "/faults", () => {
       this.faults.clear();
@@ -113,7 +121,8 @@ export class StandInServer {
 
   async listen(port = 0): Promise<string> {
     const server = createServer((req, res) => {
-      void this.handle(req, res);
+      // Last resort (e.g. the client aborted mid-body): never leave an unhandled rejection behind.
+      this.handle(req, res).catch(() => res.destroy());
     });
     server.on("connection", (socket) => {
       this.sockets.add(socket);
@@ -177,9 +186,21 @@ export class StandInServer {
       response = matched ? await matched.route.handler(request) : this.shapes.notFound(request);
     } catch (err) {
       if (err instanceof BadJson) response = this.shapes.badJson(request);
-      else throw err;
+      else response = this.internalError(request, err);
     }
     this.send(res, request, response);
+  }
+
+  /** A bug in a stand-in route answers 500 with its message, so the test sees it instead of a hung request. */
+  private internalError(request: StandInRequest, err: unknown): StandInResponse {
+    const message = err instanceof Error ? err.message : String(err);
+    return {
+      status: 500,
+      body: {
+        error: "stand_in_error",
+        message: `${this.name} stand-in failed on ${request.method} ${request.path}: ${message}`,
+      },
+    };
   }
 
   private send(res: ServerResponse, request: StandInRequest, response: StandInResponse): void {
@@ -230,11 +251,20 @@ function match(routes: Route[], method: string, path: string) {
     if (!m) continue;
     const params: Record<string, string> = {};
     route.keys.forEach((key, i) => {
-      params[key] = decodeURIComponent(m[i + 1] ?? "");
+      params[key] = safeDecode(m[i + 1] ?? "");
     });
     return { route, params };
   }
   return undefined;
+}
+
+/** A malformed escape such as `%E0%A4%A` is passed through as is rather than throwing. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
