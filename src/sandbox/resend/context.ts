@@ -1,0 +1,30 @@
+import type { StandInServer } from "../core/server";
+import type { BackgroundWork, VendorClock } from "./clock";
+import type { DomainState } from "./domain-model";
+import type { RequestGate } from "./gate";
+
+/** What the route modules of the Resend stand-in share. */
+export interface ResendContext {
+  server: StandInServer;
+  gate: RequestGate;
+  clock: VendorClock;
+  work: BackgroundWork;
+  /** Insertion order = creation order; lists show newest first. */
+  domains: Map<string, DomainState>;
+  zoneApex: (domain: string) => string;
+  /** Patterns of every API path, so a wrong method on a known path answers 405, not 404. */
+  paths: RegExp[];
+  /** Wraps `data` in Resend's envelope `{type, created_at, data}` and hands it to the webhook dispatcher. */
+  emit(type: string, data: unknown): void;
+}
+
+/** Registers a gated (User-Agent, API key, rate limit) Resend route. */
+export function apiRoute(
+  ctx: ResendContext,
+  method: string,
+  path: string,
+  handler: Parameters<StandInServer["route"]>[2],
+): void {
+  ctx.server.route(method, path, ctx.gate.wrap(handler));
+  ctx.paths.push(new RegExp(`^${path.replace(/:[^/]+/g, "[^/]+")}/?$`));
+}
