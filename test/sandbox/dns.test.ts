@@ -121,6 +121,14 @@ describe("DNS stand-in answers", () => {
     expect(packet.answers[0]).toMatchObject({ type: 5, domain: "links1.resend-dns.com" });
   });
 
+  it("answers NXDOMAIN, with the CNAME, when an in-zone CNAME points at a missing name", async () => {
+    dns.upsert({ name: "dangling.example.com", type: "CNAME", values: ["gone.example.net"] });
+    const packet = await UDPClient({ dns: dns.host, port: dns.port })("dangling.example.com", "TXT");
+    expect(packet.header.rcode).toBe(3);
+    expect(packet.answers).toMatchObject([{ type: 5, domain: "gone.example.net" }]);
+    expect(packet.authorities[0]).toMatchObject({ type: 6, name: "example.net" });
+  });
+
   it("answers NXDOMAIN with the zone's SOA for an unknown name inside a zone", async () => {
     await expect(resolver.resolveTxt("missing.example.com")).rejects.toMatchObject({ code: "ENOTFOUND" });
     const packet = await UDPClient({ dns: dns.host, port: dns.port })("missing.example.com", "TXT");
@@ -168,6 +176,21 @@ describe("DNS stand-in answers", () => {
 });
 
 describe("DNS stand-in changes and faults", () => {
+  it("starts with the records it is given", async () => {
+    const seeded = await startDnsStandIn({
+      zones: ["example.io"],
+      records: [{ name: "_dmarc.example.io", type: "TXT", values: ["v=DMARC1; p=none;"] }],
+    });
+    try {
+      const own = new Resolver({ timeout: 300, tries: 1 });
+      own.setServers([seeded.address]);
+      expect(seeded.port).not.toBe(dns.port);
+      expect(await own.resolveTxt("_dmarc.example.io")).toEqual([["v=DMARC1; p=none;"]]);
+    } finally {
+      await seeded.close();
+    }
+  });
+
   it("upsert replaces the whole RRset", async () => {
     dns.upsert({ name: "send.example.com", type: "TXT", values: ["old-1", "old-2"] });
     dns.upsert({ name: "send.example.com", type: "TXT", values: ["new"] });
