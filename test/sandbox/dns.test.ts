@@ -50,6 +50,20 @@ describe("DNS stand-in answers", () => {
     expect(txt[0]!.join("")).toBe(value);
   });
 
+  it("truncates a UDP answer over 512 bytes and gives the whole answer over TCP", async () => {
+    dns.upsert({ name: "big.example.com", type: "TXT", values: ["a".repeat(300), "b".repeat(300)] });
+    const viaUdp = await UDPClient({ dns: dns.host, port: dns.port, retryOverTCP: false })(
+      "big.example.com",
+      "TXT",
+    );
+    expect(viaUdp.header.tc).toBe(1);
+    expect(viaUdp.answers).toHaveLength(0);
+    const viaTcp = await TCPClient({ dns: dns.host, port: dns.port })("big.example.com", "TXT");
+    expect(viaTcp.answers).toHaveLength(2);
+    // Node's resolver follows the TC bit to TCP on the same port by itself.
+    expect(await resolver.resolveTxt("big.example.com")).toHaveLength(2);
+  });
+
   it("serves separate TXT records in one RRset", async () => {
     dns.upsert({ name: "example.com", type: "TXT", values: ["one", "two"] });
     const txt = await resolver.resolveTxt("example.com");

@@ -3,7 +3,6 @@ import { type Packet, TCPServer, UDPServer } from "dns2";
 import type { StandInServer } from "../core/server";
 import { createDnsAdmin } from "./admin";
 import type { DnsFault, DnsRecordInput, DnsRecordType } from "./types";
-import { normalizeName } from "./validate";
 import { answer, typeName } from "./wire";
 import { ZoneStore } from "./zones";
 
@@ -76,7 +75,7 @@ export class DnsStandIn {
 
   /** Makes every query for exactly `name` misbehave; `null` clears it. Works for names outside the zones too. */
   fault(name: string, fault: DnsFault | null): void {
-    this.store.setFault(normalizeName(name), fault);
+    this.store.setFault(name, fault);
   }
 
   async close(): Promise<void> {
@@ -89,7 +88,7 @@ export class DnsStandIn {
   }
 
   private respond(transport: "udp" | "tcp", request: Packet, send: (response: Packet) => unknown): void {
-    const { response } = answer(this.store, request);
+    const response = answer(this.store, request);
     const question = request.questions[0];
     this.queries.push({
       at: new Date().toISOString(),

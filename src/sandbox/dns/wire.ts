@@ -1,7 +1,7 @@
 import { Packet } from "dns2";
 import type { DnsRecordType, DnsValue } from "./types";
 import { MAX_CHARACTER_STRING } from "./validate";
-import type { Lookup, QueryType, StoredRecord, ZoneStore } from "./zones";
+import type { QueryType, StoredRecord, ZoneStore } from "./zones";
 
 type Resource = Packet.Resource;
 
@@ -33,35 +33,35 @@ export function typeName(code: number): string {
  * Builds the response to `request`, or `undefined` when the stand-in must stay silent (a `timeout` fault).
  * Only the first question is answered: no real client sends more than one.
  */
-export function answer(store: ZoneStore, request: Packet): { response?: Packet; lookup?: Lookup } {
+export function answer(store: ZoneStore, request: Packet): Packet | undefined {
   const response = Packet.createResponseFromRequest(request);
   response.header.aa = 1;
   const question = request.questions[0];
   if (!question) {
     response.header.rcode = Packet.RCODE.FORMERR;
-    return { response };
+    return response;
   }
   if (question.class !== Packet.CLASS.IN && question.class !== Packet.CLASS.ANY) {
     response.header.rcode = Packet.RCODE.REFUSED;
-    return { response };
+    return response;
   }
   const lookup = store.resolve(question.name, queryType(question.type));
   switch (lookup.kind) {
     case "fault":
-      if (lookup.fault === "timeout") return { lookup };
+      if (lookup.fault === "timeout") return undefined;
       response.header.rcode = lookup.fault === "servfail" ? Packet.RCODE.SERVFAIL : Packet.RCODE.NXDOMAIN;
-      return { response, lookup };
+      return response;
     case "refused":
       // Not authoritative for the name and no recursion: an authoritative server refuses.
       response.header.aa = 0;
       response.header.rcode = Packet.RCODE.REFUSED;
-      return { response, lookup };
+      return response;
     case "answer":
       response.header.rcode = lookup.rcode === "NXDOMAIN" ? Packet.RCODE.NXDOMAIN : Packet.RCODE.NOERROR;
       response.answers = lookup.answers.flatMap((record) => toResources(record, question.name));
       if (lookup.soaAnswer) response.answers.push(soa(store, lookup.soaAnswer, question.name));
       if (lookup.soaZone) response.authorities.push(soa(store, lookup.soaZone));
-      return { response, lookup };
+      return response;
   }
 }
 
