@@ -49,6 +49,19 @@ const MAX_TIMEOUT_SECONDS = 72 * 3600;
 const MAX_POLL_MS = 60_000;
 const FAILED = ["failed", "partially_failed"];
 
+/**
+ * The status the gate goes by. Resend keeps a domain `verified` while a record that vanished from
+ * DNS is in `temporary_failure` (it re-checks for 72 h); the gate reports that as
+ * `temporary_failure` so a refresh shows the drift and the next deployment verifies again.
+ */
+export function effectiveStatus(domain: DomainState): string {
+  const status = String(domain.status);
+  const lapsed = (domain.records ?? []).some(
+    (r) => r.status === "temporary_failure" || r.status === "failed",
+  );
+  return status === "verified" && lapsed ? "temporary_failure" : status;
+}
+
 function describeRecords(records: DomainRecordStatus[] | undefined, statuses: string[]): string {
   const matching = (records ?? []).filter((r) => statuses.includes(String(r.status)));
   if (matching.length === 0) return "none reported by Resend";
@@ -128,7 +141,7 @@ class DomainVerificationProvider implements pulumi.dynamic.ResourceProvider {
     const res = await callVendor(call);
     if (res.status === 404) return {};
     if (res.status !== 200) throw vendorError(call, res);
-    return { id, props: { ...props, status: String((res.body as DomainState).status) } };
+    return { id, props: { ...props, status: effectiveStatus(res.body as DomainState) } };
   }
 
   async delete(): Promise<void> {
@@ -142,12 +155,12 @@ class DomainVerificationProvider implements pulumi.dynamic.ResourceProvider {
 
   /**
    * Triggers verification once (only when the domain is not verified already: verify resets even a
-   * verified domain to pending), then polls with a growing interval until verified, failed or timed out.
+   * verified domain to pending, and a fully verified domain needs nothing), then polls with a growing interval until verified, failed or timed out.
    */
   async gate(inputs: DomainVerificationInputs, verifiedBefore?: string): Promise<DomainVerificationOutputs> {
     const verified = (status: string) => ({ ...inputs, status, verifiedAt: new Date().toISOString() });
     let domain = await this.getDomain(inputs.domainId);
-    if (domain.status === "verified")
+    if (effectiveStatus(domain) === "verified")
       return { ...verified("verified"), verifiedAt: verifiedBefore ?? new Date().toISOString() };
     const name = domain.name ?? inputs.domainId;
     await callVendorOk(this.call("POST", `/domains/${inputs.domainId}/verify`, `verify domain ${name}`));
@@ -156,7 +169,7 @@ class DomainVerificationProvider implements pulumi.dynamic.ResourceProvider {
     for (;;) {
       await delay(Math.max(0, Math.min(interval, deadline - Date.now())));
       domain = await this.getDomain(inputs.domainId);
-      const status = String(domain.status);
+      const status = effectiveStatus(domain);
       if (status === "verified") return verified(status);
       if (FAILED.includes(status)) {
         throw new Error(
