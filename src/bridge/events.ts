@@ -1,0 +1,229 @@
+/**
+ * Webhook payloads → the small jobs the worker runs. This is the "decide" step of ingest: it validates only
+ * the fields the bridge uses (hand-written checks keep the bundle small), drops what the bridge ignores, and
+ * slims user events to the few fields the worker needs before they go on the queue.
+ */
+export type WebhookSource = "clerk" | "resend";
+
+export interface SendJob {
+  kind: "send";
+  clerkEmailId: string;
+  to: string;
+  subject: string;
+  html: string;
+  text?: string;
+  slug?: string;
+  userId?: string;
+  /** When Clerk created the email (and so the code in it), ms since the epoch. */
+  createdAtMs: number;
+}
+
+export interface UserJob {
+  kind: "user";
+  event: "user.created" | "user.updated";
+  userId: string;
+  primaryAddress?: string;
+  addresses: string[];
+  publicMetadata: Record<string, unknown>;
+}
+
+export interface UserDeletedJob {
+  kind: "user_deleted";
+  userId: string;
+}
+
+export interface DeliveryJob {
+  kind: "delivery";
+  type: string;
+  address: string;
+  resendEmailId?: string;
+  tags: Record<string, string>;
+  /** `Permanent`, `Transient`, `Undetermined`… for bounces; the suppression origin for `suppression.added`. */
+  subtype?: string;
+  occurredAt: string;
+}
+
+export type BridgeJob = SendJob | UserJob | UserDeletedJob | DeliveryJob;
+
+/** What goes on the queue: the job plus what the logs need to correlate it. */
+export interface QueueMessage {
+  source: WebhookSource;
+  svixId: string;
+  type: string;
+  receivedAt: string;
+  job: BridgeJob;
+}
+
+export type Decision =
+  | { action: "enqueue"; type: string; job: BridgeJob }
+  | { action: "ignore"; type: string; reason: string }
+  | { action: "reject"; problem: string };
+
+export const RESEND_EVENTS = new Set([
+  "email.sent",
+  "email.delivered",
+  "email.delivery_delayed",
+  "email.bounced",
+  "email.complained",
+  "email.suppressed",
+  "email.failed",
+  "suppression.added",
+]);
+
+type Json = Record<string, unknown>;
+
+class PayloadProblem extends Error {}
+
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function str(obj: Json, key: string, path: string): string {
+  const v = obj[key];
+  if (typeof v !== "string" || v.length === 0)
+    throw new PayloadProblem(`${path}.${key} must be a non-empty string`);
+  return v;
+}
+
+function optStr(obj: Json, key: string, path: string): string | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw new PayloadProblem(`${path}.${key} must be a string or null`);
+  return v;
+}
+
+export function decide(source: WebhookSource, payload: unknown): Decision {
+  if (!isObject(payload)) return { action: "reject", problem: "body must be a JSON object" };
+  const type = payload.type;
+  if (typeof type !== "string" || type.length === 0) {
+    return { action: "reject", problem: "type must be a non-empty string" };
+  }
+  if (!isObject(payload.data)) return { action: "reject", problem: "data must be an object" };
+  try {
+    return source === "clerk"
+      ? decideClerk(type, payload, payload.data)
+      : decideResend(type, payload, payload.data);
+  } catch (err) {
+    if (err instanceof PayloadProblem) return { action: "reject", problem: `${type}: ${err.message}` };
+    throw err;
+  }
+}
+
+function decideClerk(type: string, envelope: Json, data: Json): Decision {
+  switch (type) {
+    case "email.created": {
+      if (typeof data.delivered_by_clerk !== "boolean") {
+        throw new PayloadProblem("data.delivered_by_clerk must be a boolean");
+      }
+      // email.created fires for every email; Clerk already delivers those with delivered_by_clerk true.
+      if (data.delivered_by_clerk) return { action: "ignore", type, reason: "delivered by Clerk" };
+      const slug = optStr(data, "slug", "data");
+      const userId = optStr(data, "user_id", "data");
+      const text = optStr(data, "body_plain", "data");
+      return {
+        action: "enqueue",
+        type,
+        job: {
+          kind: "send",
+          clerkEmailId: str(data, "id", "data"),
+          to: str(data, "to_email_address", "data"),
+          subject: str(data, "subject", "data"),
+          html: str(data, "body", "data"),
+          ...(text ? { text } : {}),
+          ...(slug ? { slug } : {}),
+          ...(userId ? { userId } : {}),
+          createdAtMs: clerkTimestampMs(envelope.timestamp) ?? Date.now(),
+        },
+      };
+    }
+    case "user.created":
+    case "user.updated": {
+      const userId = str(data, "id", "data");
+      if (!Array.isArray(data.email_addresses))
+        throw new PayloadProblem("data.email_addresses must be an array");
+      const primaryId = optStr(data, "primary_email_address_id", "data");
+      const addresses: string[] = [];
+      let primaryAddress: string | undefined;
+      data.email_addresses.forEach((entry, i) => {
+        if (!isObject(entry)) throw new PayloadProblem(`data.email_addresses[${i}] must be an object`);
+        const address = str(entry, "email_address", `data.email_addresses[${i}]`);
+        addresses.push(address);
+        if (primaryId && entry.id === primaryId) primaryAddress = address;
+      });
+      const publicMetadata = isObject(data.public_metadata) ? data.public_metadata : {};
+      return {
+        action: "enqueue",
+        type,
+        job: {
+          kind: "user",
+          event: type,
+          userId,
+          addresses,
+          publicMetadata,
+          ...(primaryAddress ? { primaryAddress } : {}),
+        },
+      };
+    }
+    case "user.deleted":
+      return { action: "enqueue", type, job: { kind: "user_deleted", userId: str(data, "id", "data") } };
+    default:
+      return { action: "ignore", type, reason: "event type not handled by the bridge" };
+  }
+}
+
+function decideResend(type: string, envelope: Json, data: Json): Decision {
+  if (!RESEND_EVENTS.has(type))
+    return { action: "ignore", type, reason: "event type not handled by the bridge" };
+  const occurredAt = typeof envelope.created_at === "string" ? envelope.created_at : new Date().toISOString();
+  if (type === "suppression.added") {
+    return {
+      action: "enqueue",
+      type,
+      job: {
+        kind: "delivery",
+        type,
+        address: str(data, "email", "data"),
+        tags: {},
+        occurredAt,
+        ...(typeof data.origin === "string" ? { subtype: data.origin } : {}),
+      },
+    };
+  }
+  const to = data.to;
+  if (!Array.isArray(to) || to.length === 0 || typeof to[0] !== "string") {
+    throw new PayloadProblem("data.to must be a non-empty array of addresses");
+  }
+  let subtype: string | undefined;
+  if (type === "email.bounced") {
+    if (!isObject(data.bounce)) throw new PayloadProblem("data.bounce must be an object");
+    subtype = str(data.bounce, "type", "data.bounce");
+  }
+  return {
+    action: "enqueue",
+    type,
+    job: {
+      kind: "delivery",
+      type,
+      address: to[0],
+      resendEmailId: str(data, "email_id", "data"),
+      tags: readTags(data.tags),
+      occurredAt,
+      ...(subtype ? { subtype } : {}),
+    },
+  };
+}
+
+/** Webhooks carry tags as an object; tolerate the send-side `[{name, value}]` form too. */
+function readTags(raw: unknown): Record<string, string> {
+  const tags: Record<string, string> = {};
+  if (Array.isArray(raw)) {
+    for (const t of raw) if (isObject(t) && typeof t.name === "string") tags[t.name] = String(t.value ?? "");
+  } else if (isObject(raw)) {
+    for (const [k, v] of Object.entries(raw)) if (typeof v === "string") tags[k] = v;
+  }
+  return tags;
+}
+
+/** Clerk's docs say milliseconds but its examples carry seconds; both are accepted. */
+export function clerkTimestampMs(value: unknown): number | undefined {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) return undefined;
+  return value < 1e12 ? value * 1000 : value;
+}

@@ -1,0 +1,155 @@
+import { randomUUID } from "node:crypto";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { prefixedId } from "../../src/sandbox/core/ids";
+import { svixHeaders } from "../../src/sandbox/core/svix-dispatcher";
+import { contract, SPECS } from "../support/openapi";
+
+type Json = Record<string, unknown>;
+
+const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+/** Clerk's own `email.created` example, switched to self-delivery and pointed at `to`. */
+export function clerkEmailCreated(
+  to: string,
+  overrides: { id?: string; userId?: string | null; timestampMs?: number; deliveredByClerk?: boolean } = {},
+): Json {
+  const event = clone(contract(SPECS.clerkWebhooks).webhookExample("email.created")) as Json;
+  const data = event.data as Json;
+  data.id = overrides.id ?? prefixedId("ema");
+  data.to_email_address = to;
+  data.user_id = overrides.userId === undefined ? null : overrides.userId;
+  data.delivered_by_clerk = overrides.deliveredByClerk ?? false;
+  event.timestamp = overrides.timestampMs ?? Date.now();
+  return event;
+}
+
+/** Clerk's own `user.created`/`user.updated` example with the given addresses (the first is primary). */
+export function clerkUserEvent(
+  type: "user.created" | "user.updated",
+  user: { id: string; addresses: string[]; primary?: string; publicMetadata?: Json },
+): Json {
+  const event = clone(
+    contract(SPECS.clerkWebhooks).webhookExample(type === "user.created" ? "user.created" : "user.updated"),
+  ) as Json;
+  const data = event.data as Json;
+  const template = (data.email_addresses as Json[])[0] ?? {};
+  const entries = user.addresses.map((address, i) => ({
+    ...template,
+    id: `idn_${i}_${user.id}`,
+    object: "email_address",
+    email_address: address,
+  }));
+  const primaryIndex = Math.max(0, user.addresses.indexOf(user.primary ?? user.addresses[0] ?? ""));
+  data.id = user.id;
+  data.email_addresses = entries;
+  data.primary_email_address_id = entries[primaryIndex]?.id ?? null;
+  data.public_metadata = user.publicMetadata ?? {};
+  event.type = type;
+  event.timestamp = Date.now();
+  return event;
+}
+
+export function clerkUserDeleted(userId: string): Json {
+  const event = clone(contract(SPECS.clerkWebhooks).webhookExample("user.deleted")) as Json;
+  (event.data as Json).id = userId;
+  return event;
+}
+
+/** A Resend email event shaped by the OpenAPI schema (and checked against it, so fixtures cannot drift). */
+export function resendEmailEvent(
+  type: string,
+  to: string,
+  extra: { emailId?: string; tags?: Record<string, string>; bounceType?: string } = {},
+): Json {
+  const data: Json = {
+    email_id: extra.emailId ?? randomUUID(),
+    created_at: new Date().toISOString(),
+    from: "Acme <auth@mail.example.com>",
+    to: [to],
+    subject: "Your code",
+    message_id: `<${randomUUID()}@resend.test>`,
+    ...(extra.tags ? { tags: extra.tags } : {}),
+  };
+  if (type === "email.bounced") {
+    data.bounce = {
+      type: extra.bounceType ?? "Permanent",
+      subType: "General",
+      message: "The recipient's email provider sent a hard bounce.",
+      diagnosticCode: ["smtp; 550 5.1.1 user unknown"],
+    };
+  }
+  if (type === "email.suppressed") {
+    data.suppressed = {
+      type: "OnAccountSuppressionList",
+      reason: "previous_bounce",
+      message: "The address is on the account suppression list.",
+      diagnosticCode: [],
+    };
+  }
+  const event = { type, created_at: new Date().toISOString(), data };
+  const resend = contract(SPECS.resend);
+  const schemaFor = type.replace(/^email\./, "").replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+  const name = `Email${schemaFor.charAt(0).toUpperCase()}${schemaFor.slice(1)}Event`;
+  if ((resend.spec.components as Json & { schemas: Json }).schemas[name]) resend.assertComponent(name, event);
+  return event;
+}
+
+/** `suppression.added`: not in the OpenAPI document, shaped as the SDK's `SuppressionAddedEvent`. */
+export function resendSuppressionAdded(email: string, origin: "bounce" | "complaint" | "manual"): Json {
+  return {
+    type: "suppression.added",
+    created_at: new Date().toISOString(),
+    data: { id: randomUUID(), email, origin, source_id: null, created_at: new Date().toISOString() },
+  };
+}
+
+export interface SignedRequest {
+  body: string;
+  headers: Record<string, string>;
+}
+
+export function signed(
+  payload: unknown,
+  secrets: string[],
+  options: { msgId?: string; at?: Date } = {},
+): SignedRequest {
+  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      ...svixHeaders(options.msgId ?? prefixedId("msg"), secrets, body, options.at),
+    },
+  };
+}
+
+/** A Lambda Function URL (payload 2.0) event, optionally base64-encoding the body as the URL does. */
+export function functionUrlEvent(
+  method: string,
+  path: string,
+  request: Partial<SignedRequest> = {},
+  options: { base64?: boolean } = {},
+): APIGatewayProxyEventV2 {
+  const body = request.body ?? "";
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: path,
+    rawQueryString: "",
+    headers: request.headers ?? {},
+    requestContext: {
+      accountId: "anonymous",
+      apiId: "local",
+      domainName: "local",
+      domainPrefix: "local",
+      http: { method, path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "test" },
+      requestId: randomUUID(),
+      routeKey: "$default",
+      stage: "$default",
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+    },
+    body: options.base64 ? Buffer.from(body).toString("base64") : body,
+    isBase64Encoded: options.base64 ?? false,
+  };
+}
