@@ -1,4 +1,5 @@
 import type { ResendDomainArgs } from "../../infra/providers/resend-domain";
+import { type ClerkStandIn, startClerkStandIn } from "../../src/sandbox/clerk";
 import type { FaultSpec } from "../../src/sandbox/core/faults";
 import type { RecordedRequest } from "../../src/sandbox/core/server";
 import { type DnsStandIn, startDnsStandIn } from "../../src/sandbox/dns";
@@ -118,4 +119,29 @@ export function resendDomainArgs(
     adoptExisting: false,
     ...overrides,
   } as ResendDomainArgs;
+}
+
+/** A Clerk stand-in (with its Svix) wired through CLERK_API_URL, CLERK_SECRET_KEY and SVIX_API_URL. */
+export async function startClerkWorld(): Promise<ClerkStandIn> {
+  const clerk = await startClerkStandIn();
+  process.env.CLERK_API_URL = clerk.url;
+  process.env.CLERK_SECRET_KEY = clerk.secretKey;
+  process.env.SVIX_API_URL = clerk.svix.url;
+  return clerk;
+}
+
+/** A direct Backend API call, as the Clerk Dashboard or another tool would make it. */
+export async function clerkCall(
+  clerk: ClerkStandIn,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: Json }> {
+  const res = await fetch(`${clerk.url}/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${clerk.secretKey}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
