@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import { type ConfigSource, parseStackConfig, StackConfigError } from "../../infra/config";
+
+const VALID = {
+  sendingDomain: "auth.example.com",
+  dnsZone: "example.com",
+  dnsProvider: "cloudflare",
+  fromName: "Example",
+  fromAddress: "auth@auth.example.com",
+  resendApiKey: "re_live_abc",
+  clerkSecretKey: "sk_live_abc",
+};
+
+function source(
+  values: Record<string, string | undefined>,
+  options: Partial<ConfigSource> = {},
+): ConfigSource {
+  const secretKeys = new Set(["auth-email-pipeline:resendApiKey", "auth-email-pipeline:clerkSecretKey"]);
+  return { values, isSecret: (key) => secretKeys.has(key), env: {}, ...options };
+}
+
+function problemsOf(values: Record<string, string | undefined>, options: Partial<ConfigSource> = {}) {
+  try {
+    parseStackConfig(source(values, options));
+  } catch (err) {
+    expect(err).toBeInstanceOf(StackConfigError);
+    return err as StackConfigError;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+describe("stack config", () => {
+  it("fills documented defaults for a minimal stack", () => {
+    const config = parseStackConfig(source(VALID));
+    expect(config).toMatchObject({
+      dnsTtl: 300,
+      resendRegion: "us-east-1",
+      returnPath: "send",
+      dmarcPolicy: "none",
+      dmarcPct: 100,
+      templates: ["verification_code", "reset_password_code"],
+      clerkWebhookMode: "manual",
+      sendConcurrency: 5,
+      codeLifetimeSeconds: 600,
+      logRetentionDays: 30,
+      openTracking: false,
+      clickTracking: false,
+    });
+    expect(config.secrets).toEqual({ resendApiKey: "re_live_abc", clerkSecretKey: "sk_live_abc" });
+  });
+
+  it("parses structured and numeric values the way `pulumi config set` stores them", () => {
+    const config = parseStackConfig(
+      source({
+        ...VALID,
+        templates: '["verification_code","magic_link_sign_in"]',
+        dmarcPolicy: "quarantine",
+        dmarcRua: "mailto:dmarc@example.com, ops@example.com",
+        dmarcPct: "25",
+        dnsTtl: "1",
+        extraHeaders: '{"X-Entity-Ref-ID":"auth"}',
+        adoptExistingDomain: "true",
+      }),
+    );
+    expect(config.templates).toEqual(["verification_code", "magic_link_sign_in"]);
+    expect(config.dmarcRua).toEqual(["dmarc@example.com", "ops@example.com"]);
+    expect(config.dmarcPct).toBe(25);
+    expect(config.dnsTtl).toBe(1);
+    expect(config.extraHeaders).toEqual({ "X-Entity-Ref-ID": "auth" });
+    expect(config.adoptExistingDomain).toBe(true);
+  });
+
+  it("lists every bad key at once, each with its fix", () => {
+    const error = problemsOf({
+      ...VALID,
+      sendingDomain: undefined,
+      dnsProvider: "gcp",
+      dmarcPolicy: "strict",
+      sendConcurrency: "1",
+      logRetentionDays: "10",
+      templates: "verification_code",
+      dnsTtl: "30",
+    });
+    expect(error.problems.map((p) => p.key).sort()).toEqual(
+      [
+        "dmarcPolicy",
+        "dnsProvider",
+        "dnsTtl",
+        "logRetentionDays",
+        "sendConcurrency",
+        "sendingDomain",
+        "templates",
+      ].sort(),
+    );
+    expect(error.message).toContain('auth-email-pipeline:dnsProvider must be one of "cloudflare", "route53"');
+    expect(error.message).toContain("fix: pulumi config set dnsProvider cloudflare (or route53)");
+    expect(error.message).toContain("auth-email-pipeline:sendConcurrency must be at least 2");
+    expect(error.message).toContain("auth-email-pipeline:sendingDomain is required");
+    expect(error.message).toContain("auth-email-pipeline:logRetentionDays must be one of 1, 3, 5, 7, 14, 30");
+    expect(error.message).toMatch(/^Invalid stack configuration \(7 problems\)/);
+  });
+
+  it("checks keys against each other", () => {
+    const error = problemsOf({
+      ...VALID,
+      sendingDomain: "auth.other.org",
+      fromAddress: "auth@example.com",
+      dmarcPolicy: "reject",
+    });
+    expect(error.problems).toEqual([
+      expect.objectContaining({ key: "sendingDomain", message: 'must be inside the DNS zone "example.com"' }),
+      expect.objectContaining({
+        key: "fromAddress",
+        message: 'must be an address at the sending domain "auth.other.org"',
+      }),
+      expect.objectContaining({
+        key: "dmarcRua",
+        fix: "pulumi config set dmarcRua dmarc-reports@example.com",
+      }),
+    ]);
+  });
+
+  it("rejects a secret stored in plain text without echoing it", () => {
+    const error = problemsOf(VALID, { isSecret: () => false });
+    expect(error.problems.map((p) => p.key)).toEqual(["resendApiKey", "clerkSecretKey"]);
+    expect(error.problems[0]?.fix).toBe(
+      "pulumi config rm resendApiKey && pulumi config set --secret resendApiKey re_...",
+    );
+    expect(error.message).not.toContain("re_live_abc");
+    expect(error.message).not.toContain("sk_live_abc");
+  });
+
+  it("takes API keys from the environment when the stack has none, and checks their shape", () => {
+    const { resendApiKey: _r, clerkSecretKey: _c, ...withoutSecrets } = VALID;
+    const config = parseStackConfig(
+      source(withoutSecrets, { env: { RESEND_API_KEY: "re_env", CLERK_SECRET_KEY: "sk_env" } }),
+    );
+    expect(config.secrets).toEqual({ resendApiKey: "re_env", clerkSecretKey: "sk_env" });
+
+    const error = problemsOf(withoutSecrets, { env: { RESEND_API_KEY: "pk_wrong" } });
+    expect(error.problems).toEqual([
+      {
+        key: "resendApiKey",
+        message: 'must start with "re_"',
+        fix: "pulumi config set --secret resendApiKey re_...",
+      },
+      {
+        key: "clerkSecretKey",
+        message: "is required",
+        fix: "pulumi config set --secret clerkSecretKey sk_... (or export CLERK_SECRET_KEY)",
+      },
+    ]);
+  });
+
+  it("flags unknown keys and a plain-text Cloudflare token", () => {
+    const error = problemsOf({ ...VALID, dmarcPolicyy: "none", "cloudflare:apiToken": "cf-token" });
+    expect(error.problems.map((p) => `${p.key}: ${p.message}`)).toEqual([
+      "dmarcPolicyy: is not a setting of this project",
+      "cloudflare:apiToken: is stored in plain text in the stack file",
+    ]);
+    expect(error.message).not.toContain("cf-token");
+  });
+});

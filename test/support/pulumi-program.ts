@@ -1,0 +1,216 @@
+import * as pulumi from "@pulumi/pulumi";
+import { vi } from "vitest";
+import type { ResendDnsRecord } from "../../infra/providers/resend-domain";
+
+/**
+ * Runs the real program (`infra/index.ts`) under Pulumi's mock engine with a given stack config and records
+ * every resource the engine was asked to create, with its exact inputs and when its creation started and
+ * ended (to check `dependsOn` ordering).
+ */
+
+export const PROJECT = "auth-email-pipeline";
+export const ACCOUNT = "123456789012";
+export const REGION = "us-east-1";
+export const FUNCTION_URL = "https://abc123.lambda-url.us-east-1.on.aws/";
+
+// Secret inputs reach the mock monitor wrapped in Pulumi's secret envelope.
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+export function isSecretEnvelope(value: unknown): boolean {
+  return !!value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG] !== undefined;
+}
+
+export function unwrap(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrap);
+  if (value && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (isSecretEnvelope(obj)) return unwrap(obj.value);
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrap(v)]));
+  }
+  return value;
+}
+
+/** Assets and archives arrive with promise-valued fields (`path`, `assets`); awaits them into plain data. */
+async function settle(value: unknown): Promise<unknown> {
+  const resolved = await value;
+  if (Array.isArray(resolved)) return Promise.all(resolved.map(settle));
+  if (resolved && typeof resolved === "object") {
+    const entries = await Promise.all(
+      Object.entries(resolved).map(async ([k, v]) => [k, await settle(v)] as const),
+    );
+    return Object.fromEntries(entries);
+  }
+  return resolved;
+}
+
+export interface MockResource {
+  type: string;
+  name: string;
+  /** Inputs as the engine saw them, secret envelopes included, `__provider` removed. */
+  raw: Record<string, unknown>;
+  /** The same inputs with secrets unwrapped. */
+  inputs: Record<string, unknown>;
+  started: number;
+  finished: number;
+}
+
+export interface ProgramRun {
+  resources: MockResource[];
+  outputs: Record<string, unknown>;
+  secretOutputs: Set<string>;
+  named(name: string): MockResource;
+  ofType(type: string): MockResource[];
+}
+
+/** The classic record set Resend returns for `auth.example.com` in zone `example.com`. */
+export function classicResendRecords(label = "auth", returnPath = "send"): ResendDnsRecord[] {
+  return [
+    {
+      record: "SPF",
+      name: `${returnPath}.${label}`,
+      type: "MX",
+      ttl: "Auto",
+      status: "not_started",
+      value: "feedback-smtp.us-east-1.amazonses.com",
+      priority: 10,
+    },
+    {
+      record: "SPF",
+      name: `${returnPath}.${label}`,
+      type: "TXT",
+      ttl: "Auto",
+      status: "not_started",
+      value: '"v=spf1 include:amazonses.com ~all"',
+    },
+    {
+      record: "DKIM",
+      name: `resend._domainkey.${label}`,
+      type: "TXT",
+      ttl: "Auto",
+      status: "not_started",
+      value: DKIM,
+    },
+  ];
+}
+
+/** A 2048-bit DKIM key: 392 characters, longer than one TXT string. */
+export const DKIM = `p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA${"x".repeat(340)}IDAQAB`;
+
+export interface RunOptions {
+  stack: string;
+  /** Keys without the project prefix are prefixed; `provider:key` keys are kept. */
+  config: Record<string, string>;
+  secretKeys?: string[];
+  preview?: boolean;
+  domainRecords?: ResendDnsRecord[];
+  /** Milliseconds a resource type's creation takes, to make ordering observable. */
+  delays?: Record<string, number>;
+}
+
+function fullKey(key: string): string {
+  return key.includes(":") ? key : `${PROJECT}:${key}`;
+}
+
+function mockState(type: string, name: string, inputs: Record<string, unknown>, records: ResendDnsRecord[]) {
+  const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
+  const physical = (inputs.name as string | undefined) ?? `${name}-1a2b3c`;
+  switch (type) {
+    case "pulumi-nodejs:dynamic/resend:Domain":
+      return { domainId: "dom_123", status: "not_started", records };
+    case "pulumi-nodejs:dynamic/resend:DomainVerification":
+      return { status: "verified", verifiedAt: "2026-11-25T10:00:00Z" };
+    case "pulumi-nodejs:dynamic/resend:Webhook":
+      return { webhookId: "wh_123", signingSecret: "whsec_resend" };
+    case "pulumi-nodejs:dynamic/clerk:WebhookEndpoint":
+      return { endpointId: "ep_123", signingSecret: "whsec_clerk" };
+    case "pulumi-nodejs:dynamic/clerk:EmailDelivery":
+      return { templates: inputs.templates, previous: {} };
+    case "aws:lambda/functionUrl:FunctionUrl":
+      return { functionUrl: FUNCTION_URL };
+    case "aws:sqs/queue:Queue":
+      return {
+        name: physical,
+        arn: arn("sqs", physical),
+        url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${physical}`,
+      };
+    case "aws:dynamodb/table:Table":
+      return { name: physical, arn: arn("dynamodb", `table/${physical}`) };
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return { name: `/aws/lambda/${physical}`, arn: arn("logs", `log-group:/aws/lambda/${physical}`) };
+    case "aws:lambda/function:Function":
+      return { name: physical, arn: arn("lambda", `function:${physical}`) };
+    case "aws:iam/role:Role":
+      return { name: physical, arn: `arn:aws:iam::${ACCOUNT}:role/${physical}` };
+    case "aws:sns/topic:Topic":
+      return { name: physical, arn: arn("sns", physical) };
+    default:
+      return { name: physical };
+  }
+}
+
+export async function runProgram(options: RunOptions): Promise<ProgramRun> {
+  vi.resetModules();
+  const config = Object.fromEntries(Object.entries(options.config).map(([k, v]) => [fullKey(k), v]));
+  pulumi.runtime.setAllConfig(config, (options.secretKeys ?? []).map(fullKey));
+  const resources: MockResource[] = [];
+  let clock = 0;
+  await pulumi.runtime.setMocks(
+    {
+      async newResource(args) {
+        const started = ++clock;
+        const { __provider: _provider, ...rest } = args.inputs as Record<string, unknown>;
+        const raw = (await settle(rest)) as Record<string, unknown>;
+        const inputs = unwrap(raw) as Record<string, unknown>;
+        const delay = options.delays?.[args.type];
+        if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+        resources.push({ type: args.type, name: args.name, raw, inputs, started, finished: ++clock });
+        const state = { ...inputs, ...mockState(args.type, args.name, inputs, options.domainRecords ?? []) };
+        return { id: `${args.name}-id`, state };
+      },
+      call(args) {
+        switch (args.token) {
+          case "aws:index/getPartition:getPartition":
+            return { partition: "aws", dnsSuffix: "amazonaws.com" };
+          case "aws:index/getRegion:getRegion":
+            return { region: REGION, name: REGION };
+          case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/ci`, userId: "AIDA" };
+          case "cloudflare:index/getZone:getZone":
+            return { id: "cf-zone-123", zoneId: "cf-zone-123", name: "example.com" };
+          case "aws:route53/getZone:getZone":
+            return { zoneId: "Z0123456789", name: "example.com" };
+          default:
+            throw new Error(`unexpected invoke ${args.token}`);
+        }
+      },
+    },
+    PROJECT,
+    options.stack,
+    options.preview ?? false,
+  );
+  const program = (await import("../../infra/index.js")) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  const secretOutputs = new Set<string>();
+  for (const [key, value] of Object.entries(program)) {
+    // In a preview unknown outputs never resolve; only the registrations are of interest there.
+    if (!pulumi.Output.isInstance(value) || options.preview) {
+      outputs[key] = value;
+      continue;
+    }
+    outputs[key] = await new Promise((resolve) => value.apply(resolve));
+    if (await pulumi.isSecret(value)) secretOutputs.add(key);
+  }
+  await pulumi.runtime.disconnect();
+  return {
+    resources,
+    outputs,
+    secretOutputs,
+    named(name) {
+      const found = resources.find((r) => r.name === name);
+      if (!found)
+        throw new Error(`no resource named ${name}; have ${resources.map((r) => r.name).join(", ")}`);
+      return found;
+    },
+    ofType: (type) => resources.filter((r) => r.type === type),
+  };
+}
