@@ -121,9 +121,12 @@ export function resendDomainArgs(
   } as ResendDomainArgs;
 }
 
-/** A Clerk stand-in (with its Svix) wired through CLERK_API_URL, CLERK_SECRET_KEY and SVIX_API_URL. */
+/**
+ * A Clerk stand-in (with its Svix) wired through CLERK_API_URL, CLERK_SECRET_KEY and SVIX_API_URL.
+ * The instance limit is raised so direct test calls never hit it; 429s are injected where tested.
+ */
 export async function startClerkWorld(): Promise<ClerkStandIn> {
-  const clerk = await startClerkStandIn();
+  const clerk = await startClerkStandIn({ instanceRateLimit: { limit: 10_000, windowMs: 10_000 } });
   process.env.CLERK_API_URL = clerk.url;
   process.env.CLERK_SECRET_KEY = clerk.secretKey;
   process.env.SVIX_API_URL = clerk.svix.url;
