@@ -1,0 +1,74 @@
+import type { Resend } from "resend";
+import { parseRetryAfter } from "../lib/backoff";
+
+export interface OutgoingEmail {
+  from: string;
+  to: string;
+  subject: string;
+  html: string;
+  text?: string;
+  replyTo?: string;
+  headers: Record<string, string>;
+  tags: Array<{ name: string; value: string }>;
+}
+
+export type SendOutcome =
+  | { ok: true; id: string }
+  | { ok: false; retryable: boolean; status: number | null; name: string; retryAfterMs?: number };
+
+export interface EmailSender {
+  send(email: OutgoingEmail, idempotencyKey: string): Promise<SendOutcome>;
+}
+
+/** Resend errors worth retrying: the request may succeed later with the same idempotency key. */
+const RETRYABLE_NAMES = new Set([
+  "rate_limit_exceeded",
+  "daily_quota_exceeded",
+  "monthly_quota_exceeded",
+  "concurrent_idempotent_requests",
+  "resource_locked",
+  "application_error",
+  "internal_server_error",
+  "service_unavailable",
+]);
+
+/**
+ * Sends through the `resend` SDK, which returns `{data, error, headers}` and never throws on HTTP errors.
+ * The outcome says whether a retry can help; the SDK has no timeout, so one is applied with an abort signal.
+ */
+export function resendEmailSender(resend: Resend, timeoutMs: number): EmailSender {
+  return {
+    async send(email, idempotencyKey) {
+      let result: Awaited<ReturnType<Resend["emails"]["send"]>>;
+      try {
+        result = await resend.emails.send(
+          {
+            from: email.from,
+            to: [email.to],
+            subject: email.subject,
+            html: email.html,
+            ...(email.text !== undefined ? { text: email.text } : {}),
+            ...(email.replyTo ? { replyTo: email.replyTo } : {}),
+            headers: email.headers,
+            tags: email.tags,
+          },
+          { idempotencyKey, signal: AbortSignal.timeout(timeoutMs) },
+        );
+      } catch (err) {
+        return { ok: false, retryable: true, status: null, name: (err as Error).name || "timeout" };
+      }
+      if (result.data) return { ok: true, id: result.data.id };
+      const error = result.error;
+      const status = error?.statusCode ?? null;
+      const name = error?.name ?? "unknown_error";
+      const retryable = status === null || status === 429 || status >= 500 || RETRYABLE_NAMES.has(name);
+      const retryAfterMs = parseRetryAfter(result.headers?.["retry-after"]);
+      return { ok: false, retryable, status, name, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    },
+  };
+}
+
+/** Resend tag values allow ASCII letters, digits, `_` and `-` only, up to 256 characters. */
+export function tagValue(value: string): string {
+  return value.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 256);
+}

@@ -1,0 +1,41 @@
+// Lambda entry point `ingest.handler` (Function URL, payload format 2.0).
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { readBridgeConfig } from "./config";
+import { createIngestHandler, type IngestHandler } from "./ingest";
+import { SqsJobQueue } from "./queue";
+import { ssmSecretSource } from "./secrets";
+import { verifiersFrom } from "./signature";
+import { BridgeStore } from "./store";
+import { createTelemetry } from "./telemetry";
+
+/**
+ * Cold start: configuration and AWS clients are built when the module loads; the webhook secrets are read
+ * from SSM at the first request and cached. A configuration error is rethrown on every invocation, so the
+ * logs name the variable to fix instead of the runtime reporting an opaque init failure.
+ */
+export function lambdaIngestHandler(env: Record<string, string | undefined> = process.env): IngestHandler {
+  try {
+    const config = readBridgeConfig("ingest", env);
+    const telemetry = createTelemetry();
+    const inner = createIngestHandler({
+      store: new BridgeStore(new DynamoDBClient({}), config.tableName),
+      queue: new SqsJobQueue(new SQSClient({}), config.queueUrl),
+      verifiers: verifiersFrom(ssmSecretSource(new SSMClient({}), config.secretParameters)),
+      telemetry,
+      maxBodyBytes: config.maxBodyBytes,
+    });
+    return async (event) => {
+      try {
+        return await inner(event);
+      } finally {
+        telemetry.flush();
+      }
+    };
+  } catch (err) {
+    return () => Promise.reject(err);
+  }
+}
+
+export const handler = lambdaIngestHandler();

@@ -1,0 +1,104 @@
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { processDelivery } from "./delivery-job";
+import type { QueueMessage } from "./events";
+import { jobIds } from "./ingest";
+import { processSend, type SendDeps } from "./send-job";
+import { METRICS } from "./telemetry";
+import { reconcileUser } from "./users";
+
+export type WorkerDeps = SendDeps & {
+  /** Records processed at once within a batch; Resend's team rate limit argues for few. */
+  concurrency?: number;
+};
+
+export type WorkerHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+class PoisonMessage extends Error {
+  override name = "PoisonMessage";
+}
+
+/**
+ * The SQS handler (`ReportBatchItemFailures`). A record that throws is reported as failed and redelivered
+ * after the visibility timeout; after `maxReceiveCount` receives the redrive policy moves it to the DLQ.
+ * Outcomes that retrying cannot change (permanent 4xx, stale codes) are recorded and acknowledged.
+ */
+export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
+  const { logger } = deps.telemetry;
+  return async (event) => {
+    const failures: SQSBatchResponse["batchItemFailures"] = [];
+    const records = event.Records ?? [];
+    let next = 0;
+    const lane = async () => {
+      while (next < records.length) {
+        const record = records[next++] as SQSRecord;
+        try {
+          await processRecord(record, deps);
+        } catch (err) {
+          failures.push({ itemIdentifier: record.messageId });
+          deps.telemetry.count(METRICS.retried);
+          logger.warn("record failed; left for SQS redelivery", {
+            messageId: record.messageId,
+            receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? 0),
+            error: (err as Error).name,
+            detail: (err as Error).message,
+          });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, deps.concurrency ?? 1) }, lane));
+    deps.telemetry.flush();
+    return { batchItemFailures: failures };
+  };
+}
+
+async function processRecord(record: SQSRecord, deps: WorkerDeps): Promise<void> {
+  const message = parseMessage(record.body);
+  const { logger } = deps.telemetry;
+  logger.appendKeys({ svixId: message.svixId, type: message.type, ...jobIds(message) });
+  try {
+    const job = message.job;
+    switch (job.kind) {
+      case "send":
+        await processSend(job, deps);
+        return;
+      case "delivery":
+        await processDelivery(job, deps);
+        return;
+      case "user":
+        await reconcileUser(
+          {
+            id: job.userId,
+            addresses: job.addresses,
+            publicMetadata: job.publicMetadata,
+            ...(job.primaryAddress ? { primaryAddress: job.primaryAddress } : {}),
+          },
+          deps,
+          { snapshotIsFresh: false },
+        );
+        return;
+      case "user_deleted": {
+        const purged = await deps.store.purgeUser(job.userId);
+        logger.info("ledger entries purged for deleted user", { userId: job.userId, purged });
+        return;
+      }
+    }
+  } finally {
+    logger.removeKeys(["svixId", "type", "clerkEmailId", "resendEmailId", "userId"]);
+  }
+}
+
+const JOB_KINDS = new Set(["send", "delivery", "user", "user_deleted"]);
+
+function parseMessage(body: string): QueueMessage {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new PoisonMessage("queue message body is not JSON");
+  }
+  const m = parsed as Partial<QueueMessage> | null;
+  if (!m || typeof m !== "object" || !m.job || !JOB_KINDS.has(m.job.kind as string)) {
+    throw new PoisonMessage("queue message has no known job.kind");
+  }
+  return m as QueueMessage;
+}
