@@ -1,0 +1,164 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { QueueMessage } from "../../src/bridge/events";
+import { METRICS } from "../../src/bridge/telemetry";
+import { newSigningSecret } from "../../src/sandbox/core/ids";
+import { clerkEmailCreated, signed } from "./fixtures";
+import { type Pipeline, startPipeline } from "./harness";
+
+describe("resilience against duplicates, rate limits, outages, stale codes, forgeries and poison", () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline();
+  });
+  afterAll(() => p.close());
+  afterEach(() => {
+    p.resend.server.faults.clear();
+    p.clerk.server.faults.clear();
+  });
+
+  const sentTo = (address: string) => p.resend.emails().filter((e) => e.to.includes(address));
+  const metadataWrites = (userId: string) =>
+    p.clerk.server.requests.filter(
+      (r) => r.method === "PATCH" && r.path === `/v1/users/${userId}/metadata` && r.status === 200,
+    );
+  const post = (source: "clerk" | "resend", req: { body: string; headers: Record<string, string> }) =>
+    fetch(p.bridge.webhookUrl(source), { method: "POST", headers: req.headers, body: req.body });
+
+  it("duplicate webhook deliveries and redelivered queue messages send once and write metadata once", async () => {
+    const address = "bounced+dup@resend.dev";
+    const { user } = p.clerk.instance.signUp(address, { verify: true });
+    await p.settle();
+    expect(sentTo(address)).toHaveLength(1);
+    expect(metadataWrites(user!.id)).toHaveLength(1);
+
+    // Svix redelivers with the same svix-id: replay every Clerk delivery the bridge already accepted.
+    const clerkSecret = p.clerk.svix.endpoints(p.clerk.instance.svixAppId as string)[0]!.secrets[0]!.key;
+    for (const d of p.clerk.svix.deliveries().filter((x) => x.body.includes(address))) {
+      const res = await post("clerk", signed(d.body, [clerkSecret], { msgId: d.msgId }));
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ status: "duplicate" });
+    }
+    // SQS delivers at least once: push the already-processed jobs through the worker again.
+    const replay: QueueMessage[] = [];
+    const email = p.clerk.emails().find((e) => e.email.to_email_address === address)!.email;
+    replay.push({
+      source: "clerk",
+      svixId: "msg_replay_1",
+      type: "email.created",
+      receivedAt: new Date().toISOString(),
+      job: {
+        kind: "send",
+        clerkEmailId: email.id,
+        to: address,
+        subject: email.subject,
+        html: email.body,
+        createdAtMs: Date.now(),
+      },
+    });
+    replay.push({
+      source: "resend",
+      svixId: "msg_replay_2",
+      type: "email.bounced",
+      receivedAt: new Date().toISOString(),
+      job: {
+        kind: "delivery",
+        type: "email.bounced",
+        address,
+        tags: {},
+        subtype: "Permanent",
+        occurredAt: "now",
+      },
+    });
+    for (const m of replay) await p.bridge.queue.send(m);
+    await p.settle();
+    expect(sentTo(address)).toHaveLength(1);
+    expect(metadataWrites(user!.id)).toHaveLength(1);
+  });
+
+  it("rides out a Resend 429 storm, 5xx and dropped connections: every email is sent exactly once", async () => {
+    p.resend.server.faults.add({
+      kind: "rate_limit",
+      method: "POST",
+      path: "^/emails$",
+      count: 8,
+      retryAfterSeconds: 1,
+    });
+    p.resend.server.faults.add({ kind: "status", status: 502, method: "POST", path: "^/emails$", count: 2 });
+    p.resend.server.faults.add({ kind: "drop", method: "POST", path: "^/emails$", count: 2 });
+    const addresses = Array.from({ length: 6 }, (_, i) => `delivered+storm${i}@resend.dev`);
+    const retriedBefore = p.bridge.telemetry.totals[METRICS.retried] ?? 0;
+    for (const a of addresses) p.clerk.instance.signUp(a, { verify: true });
+    await p.settle();
+    for (const a of addresses) expect(sentTo(a), a).toHaveLength(1);
+    expect(p.bridge.queue.deadLetters).toHaveLength(0);
+    expect((p.bridge.telemetry.totals[METRICS.retried] ?? 0) - retriedBefore).toBeGreaterThanOrEqual(12);
+  });
+
+  it("rides out Clerk 5xx and 429 while flagging a user", async () => {
+    p.clerk.server.faults.add({ kind: "status", status: 503, path: "^/v1/users$", count: 3 });
+    p.clerk.server.faults.add({
+      kind: "rate_limit",
+      method: "PATCH",
+      path: "/metadata$",
+      count: 3,
+      retryAfterSeconds: 1,
+    });
+    const address = "complained+outage@resend.dev";
+    const { user } = p.clerk.instance.signUp(address, { verify: true });
+    await p.settle();
+    expect(p.clerk.instance.user(user!.id).publicMetadata).toMatchObject({ email_status: "undeliverable" });
+    expect(metadataWrites(user!.id)).toHaveLength(1);
+    expect(p.bridge.queue.deadLetters).toHaveLength(0);
+  });
+
+  it("records a permanent Resend refusal without retrying it", async () => {
+    p.resend.server.faults.add({
+      kind: "status",
+      status: 422,
+      path: "^/emails$",
+      body: { statusCode: 422, name: "invalid_parameter", message: "Invalid `to` field." },
+    });
+    const { email } = p.clerk.instance.signUp("delivered+refused@resend.dev", { verify: true });
+    await p.settle();
+    expect(sentTo("delivered+refused@resend.dev")).toHaveLength(0);
+    expect(await p.bridge.store.getSend(email.email.id)).toMatchObject({
+      status: "failed",
+      detail: "invalid_parameter",
+    });
+    expect(p.resend.server.requests.filter((r) => r.path === "/emails" && r.status === 422)).toHaveLength(1);
+  });
+
+  it("drops a code older than its lifetime instead of sending it", async () => {
+    const clerkSecret = p.clerk.svix.endpoints(p.clerk.instance.svixAppId as string)[0]!.secrets[0]!.key;
+    const event = clerkEmailCreated("delivered+stale@resend.dev", { timestampMs: Date.now() - 11 * 60_000 });
+    const before = p.bridge.telemetry.totals[METRICS.droppedStale] ?? 0;
+    expect((await post("clerk", signed(event, [clerkSecret]))).status).toBe(202);
+    await p.settle();
+    expect(sentTo("delivered+stale@resend.dev")).toHaveLength(0);
+    expect((await p.bridge.store.getSend((event.data as { id: string }).id))?.status).toBe("dropped_stale");
+    expect(p.bridge.telemetry.totals[METRICS.droppedStale]).toBe(before + 1);
+  });
+
+  it("answers tampered, absent and old signatures with 401 and does nothing", async () => {
+    const clerkSecret = p.clerk.svix.endpoints(p.clerk.instance.svixAppId as string)[0]!.secrets[0]!.key;
+    const event = clerkEmailCreated("delivered+forged@resend.dev");
+    const good = signed(event, [clerkSecret]);
+    const attempts = [
+      { ...good, body: good.body.replace("Acme", "Evil") },
+      { body: good.body, headers: { "content-type": "application/json" } },
+      signed(event, [clerkSecret], { at: new Date(Date.now() - 10 * 60_000) }),
+      signed(event, [newSigningSecret()]),
+    ];
+    for (const req of attempts) expect((await post("clerk", req)).status).toBe(401);
+    await p.settle();
+    expect(sentTo("delivered+forged@resend.dev")).toHaveLength(0);
+    expect(await p.bridge.store.getSend((event.data as { id: string }).id)).toBeUndefined();
+  });
+
+  it("moves a poison message to the dead-letter list after maxReceiveCount attempts", async () => {
+    const id = p.bridge.queue.sendRaw('{"job":{"kind":"send"'); // truncated JSON
+    await p.settle();
+    expect(p.bridge.queue.deadLetters.map((d) => d.messageId)).toContain(id);
+    expect(p.bridge.queue.deadLetters.find((d) => d.messageId === id)?.receiveCount).toBe(5);
+  });
+});
