@@ -6,6 +6,7 @@ import {
   expectSpecSuccess,
   expectSpecWebhook,
   type ResendHarness,
+  rawApi,
   startResendHarness,
 } from "./resend-harness";
 
@@ -160,9 +161,7 @@ describe("Resend stand-in: domains", () => {
     expect(before.has_more).toBe(false);
 
     expectResendError(await h.resend.domains.list({ limit: 101 }), 422, "validation_error", /limit/);
-    const both = await fetch(`${h.standIn.url}/domains?after=${ids[0]}&before=${ids[1]}`, {
-      headers: { authorization: `Bearer ${h.standIn.apiKey}`, "user-agent": "test" },
-    });
+    const both = await rawApi(h, "GET", `/domains?after=${ids[0]}&before=${ids[1]}`);
     expect(both.status).toBe(422);
   });
 
@@ -180,30 +179,14 @@ describe("Resend stand-in: domains", () => {
     expect(got.records.map((r) => r.record)).toContain("Tracking");
 
     for (const field of ["name", "region", "custom_return_path"]) {
-      const res = await fetch(`${h.standIn.url}/domains/${id}`, {
-        method: "PATCH",
-        headers: {
-          authorization: `Bearer ${h.standIn.apiKey}`,
-          "user-agent": "test",
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({ [field]: "eu-west-1" }),
-      });
+      const res = await rawApi(h, "PATCH", `/domains/${id}`, { [field]: "eu-west-1" });
       expect(res.status).toBe(422);
       expect(await res.json()).toMatchObject({
         name: "validation_error",
         message: expect.stringContaining(field),
       });
     }
-    const removal = await fetch(`${h.standIn.url}/domains/${id}`, {
-      method: "PATCH",
-      headers: {
-        authorization: `Bearer ${h.standIn.apiKey}`,
-        "user-agent": "test",
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ tracking_subdomain: "" }),
-    });
+    const removal = await rawApi(h, "PATCH", `/domains/${id}`, { tracking_subdomain: "" });
     expect(removal.status).toBe(422);
   });
 

@@ -4,6 +4,7 @@ import {
   expectResendError,
   expectSpecSuccess,
   type ResendHarness,
+  rawApi,
   startResendHarness,
 } from "./resend-harness";
 
@@ -206,15 +207,7 @@ describe("Resend stand-in: POST /emails/batch", () => {
       "validation_error",
       /attachments/,
     );
-    const notArray = await fetch(`${h.standIn.url}/emails/batch`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${h.standIn.apiKey}`,
-        "user-agent": "t",
-        "content-type": "application/json",
-      },
-      body: JSON.stringify(item("a@acme-mail.com")),
-    });
+    const notArray = await rawApi(h, "POST", "/emails/batch", item("a@acme-mail.com"));
     expect(notArray.status).toBe(422);
   });
 });

@@ -134,3 +134,26 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/**
+ * A request the SDK cannot make (a body it would never send, a header it would never set), with the
+ * API key and a User-Agent; `body` is sent as is when it is a string, else as JSON.
+ */
+export function rawApi(
+  h: ResendHarness,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${h.standIn.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${h.standIn.apiKey}`,
+      "user-agent": "resend-stand-in-test",
+      "content-type": "application/json",
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+}

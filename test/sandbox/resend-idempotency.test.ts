@@ -3,6 +3,7 @@ import {
   expectResendError,
   expectSpecSuccess,
   type ResendHarness,
+  rawApi,
   startResendHarness,
 } from "./resend-harness";
 
@@ -75,16 +76,7 @@ describe("Resend stand-in: Idempotency-Key", () => {
       400,
       "invalid_idempotency_key",
     );
-    const empty = await fetch(`${h.standIn.url}/emails`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${h.standIn.apiKey}`,
-        "user-agent": "t",
-        "content-type": "application/json",
-        "idempotency-key": "",
-      },
-      body: JSON.stringify(email("d")),
-    });
+    const empty = await rawApi(h, "POST", "/emails", email("d"), { "idempotency-key": "" });
     expect(empty.status).toBe(400);
     expect(await empty.json()).toMatchObject({ name: "invalid_idempotency_key" });
     const longest = await h.resend.emails.send(email("d"), { idempotencyKey: "k".repeat(256) });

@@ -23,18 +23,12 @@ export type LastEvent =
   | "suppressed";
 
 /** An accepted email as the inspection API shows it. */
-export interface SentEmail {
+export interface SentEmail
+  extends Pick<
+    EmailRequest,
+    "from" | "to" | "cc" | "bcc" | "replyTo" | "subject" | "html" | "text" | "headers" | "tags"
+  > {
   id: string;
-  from: string;
-  to: string[];
-  cc: string[];
-  bcc: string[];
-  replyTo: string[];
-  subject: string;
-  html?: string;
-  text?: string;
-  headers: Record<string, string>;
-  tags: { name: string; value: string }[];
   idempotencyKey?: string;
   batch: boolean;
   createdAt: string;
@@ -139,18 +133,10 @@ export class EmailService {
   }
 
   private accept(request: EmailRequest, key: string | undefined, batch: boolean): SentEmail {
+    const { from, to, cc, bcc, replyTo, subject, html, text, headers, tags } = request;
     const email: SentEmail = {
       id: uuid(),
-      from: request.from,
-      to: request.to,
-      cc: request.cc,
-      bcc: request.bcc,
-      replyTo: request.replyTo,
-      subject: request.subject,
-      html: request.html,
-      text: request.text,
-      headers: request.headers,
-      tags: request.tags,
+      ...{ from, to, cc, bcc, replyTo, subject, html, text, headers, tags },
       idempotencyKey: key,
       batch,
       createdAt: new Date().toISOString(),
