@@ -1,13 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-  callVendor,
-  callVendorOk,
-  clerkCall,
-  isUnknown,
-  requireCredential,
-  sameSet,
-  vendorError,
-} from "./vendor-http";
+import { callVendorOk, clerkCall, isUnknown, readVendorObject, sameSet } from "./vendor-http";
 
 export interface ClerkEmailDeliveryArgs {
   /** Email template slugs whose delivery moves from Clerk to the bridge. */
@@ -36,23 +28,18 @@ class ClerkEmailDeliveryProvider implements pulumi.dynamic.ResourceProvider {
     this.configuredKey = req.config.get("clerkSecretKey");
   }
 
-  token(): string {
-    return requireCredential(this.configuredKey, "CLERK_SECRET_KEY", "clerkSecretKey");
-  }
-
   /** `delivered_by_clerk` of one template; `undefined` when the template no longer exists. */
   async deliveredByClerk(slug: string): Promise<boolean | undefined> {
-    const call = clerkCall(this.token(), "GET", `/templates/email/${slug}`, `read email template "${slug}"`);
-    const res = await callVendor(call);
-    if (res.status === 404) return undefined;
-    if (res.status !== 200) throw vendorError(call, res);
-    return res.body?.delivered_by_clerk === true;
+    const res = await readVendorObject(
+      clerkCall(this.configuredKey, "GET", `/templates/email/${slug}`, `read email template "${slug}"`),
+    );
+    return res === undefined ? undefined : res.body?.delivered_by_clerk === true;
   }
 
   async setDelivery(slug: string, deliveredByClerk: boolean): Promise<void> {
     const action = `${deliveredByClerk ? "restore" : "turn off"} Clerk delivery of email template "${slug}"`;
     await callVendorOk(
-      clerkCall(this.token(), "POST", `/templates/email/${slug}/toggle_delivery`, action, {
+      clerkCall(this.configuredKey, "POST", `/templates/email/${slug}/toggle_delivery`, action, {
         delivered_by_clerk: deliveredByClerk,
       }),
     );

@@ -6,7 +6,7 @@ import {
   clerkCall,
   clerkErrorCode,
   isUnknown,
-  requireCredential,
+  readVendorObject,
   sameSet,
   type VendorCall,
   vendorError,
@@ -102,22 +102,27 @@ class ClerkWebhookEndpointProvider implements pulumi.dynamic.ResourceProvider {
     this.configuredKey = req.config.get("clerkSecretKey");
   }
 
-  clerk(method: VendorCall["method"], path: string, action: string): VendorCall {
-    const token = requireCredential(this.configuredKey, "CLERK_SECRET_KEY", "clerkSecretKey");
-    return clerkCall(token, method, path, action);
-  }
-
   /**
    * Opens a Svix session the way Clerk's dashboard does: make sure the instance has its Svix app,
    * mint a portal login URL, and exchange its one-time token for an app-scoped token.
    */
   async session(): Promise<SvixSession> {
-    const ensure = this.clerk("POST", "/webhooks/svix", "create the Clerk instance's Svix app");
+    const ensure = clerkCall(
+      this.configuredKey,
+      "POST",
+      "/webhooks/svix",
+      "create the Clerk instance's Svix app",
+    );
     const created = await callVendor(ensure);
     const exists = created.status === 400 && clerkErrorCode(created.body) === "svix_app_exists";
     if (!(created.status >= 200 && created.status < 300) && !exists) throw vendorError(ensure, created);
     const portal = await callVendorOk(
-      this.clerk("POST", "/webhooks/svix_url", "open the Svix portal for the Clerk instance"),
+      clerkCall(
+        this.configuredKey,
+        "POST",
+        "/webhooks/svix_url",
+        "open the Svix portal for the Clerk instance",
+      ),
     );
     const key = decodePortalUrl(String(portal.body?.svix_url ?? ""));
     const baseUrl = svixBaseUrl(key.region);
@@ -252,10 +257,10 @@ class ClerkWebhookEndpointProvider implements pulumi.dynamic.ResourceProvider {
 
   async read(id: string, props: ClerkWebhookEndpointOutputs): Promise<pulumi.dynamic.ReadResult> {
     const s = await this.session();
-    const call = this.svix(s, "GET", `/${id}`, `read the Clerk webhook endpoint ${props?.url ?? id}`);
-    const res = await callVendor(call);
-    if (res.status === 404) return {};
-    if (res.status !== 200) throw vendorError(call, res);
+    const res = await readVendorObject(
+      this.svix(s, "GET", `/${id}`, `read the Clerk webhook endpoint ${props?.url ?? id}`),
+    );
+    if (!res) return {};
     const endpoint = res.body as SvixEndpoint;
     const secret = await this.secret(s, id, endpoint.url ?? props.url);
     return { id, props: this.outputs(s, endpoint, props, props.uid, secret) };

@@ -1,14 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-  callVendor,
-  callVendorOk,
-  delay,
-  isUnknown,
-  requireCredential,
-  resendBaseUrl,
-  type VendorCall,
-  vendorError,
-} from "./vendor-http";
+import { callVendorOk, delay, isUnknown, readVendorObject, resendCall } from "./vendor-http";
 
 export interface DomainVerificationArgs {
   domainId: pulumi.Input<string>;
@@ -75,11 +66,6 @@ class DomainVerificationProvider implements pulumi.dynamic.ResourceProvider {
     this.configuredKey = req.config.get("resendApiKey");
   }
 
-  call(method: VendorCall["method"], path: string, action: string): VendorCall {
-    const token = requireCredential(this.configuredKey, "RESEND_API_KEY", "resendApiKey");
-    return { vendor: "Resend", method, baseUrl: resendBaseUrl(), path, token, action };
-  }
-
   async check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
     const inputs = {
       domainId: news.domainId,
@@ -137,10 +123,10 @@ class DomainVerificationProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async read(id: string, props: DomainVerificationOutputs): Promise<pulumi.dynamic.ReadResult> {
-    const call = this.call("GET", `/domains/${id}`, `read domain ${id}`);
-    const res = await callVendor(call);
-    if (res.status === 404) return {};
-    if (res.status !== 200) throw vendorError(call, res);
+    const res = await readVendorObject(
+      resendCall(this.configuredKey, "GET", `/domains/${id}`, `read domain ${id}`),
+    );
+    if (!res) return {};
     return { id, props: { ...props, status: effectiveStatus(res.body as DomainState) } };
   }
 
@@ -149,7 +135,9 @@ class DomainVerificationProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async getDomain(domainId: string): Promise<DomainState> {
-    const res = await callVendorOk(this.call("GET", `/domains/${domainId}`, `read domain ${domainId}`));
+    const res = await callVendorOk(
+      resendCall(this.configuredKey, "GET", `/domains/${domainId}`, `read domain ${domainId}`),
+    );
     return res.body as DomainState;
   }
 
@@ -163,7 +151,9 @@ class DomainVerificationProvider implements pulumi.dynamic.ResourceProvider {
     if (effectiveStatus(domain) === "verified")
       return { ...verified("verified"), verifiedAt: verifiedBefore ?? new Date().toISOString() };
     const name = domain.name ?? inputs.domainId;
-    await callVendorOk(this.call("POST", `/domains/${inputs.domainId}/verify`, `verify domain ${name}`));
+    await callVendorOk(
+      resendCall(this.configuredKey, "POST", `/domains/${inputs.domainId}/verify`, `verify domain ${name}`),
+    );
     const deadline = Date.now() + inputs.timeoutSeconds * 1000;
     let interval = inputs.pollIntervalSeconds * 1000;
     for (;;) {

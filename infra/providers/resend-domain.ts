@@ -3,9 +3,8 @@ import {
   callVendor,
   callVendorOk,
   isUnknown,
-  requireCredential,
-  resendBaseUrl,
-  type VendorCall,
+  readVendorObject,
+  resendCall,
   vendorError,
   vendorMessage,
 } from "./vendor-http";
@@ -173,11 +172,6 @@ class ResendDomainProvider implements pulumi.dynamic.ResourceProvider {
     this.configuredKey = req.config.get("resendApiKey");
   }
 
-  call(method: VendorCall["method"], path: string, action: string, body?: unknown): VendorCall {
-    const token = requireCredential(this.configuredKey, "RESEND_API_KEY", "resendApiKey");
-    return { vendor: "Resend", method, baseUrl: resendBaseUrl(), path, token, body, action };
-  }
-
   async check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
     const { inputs, failures } = validateDomainInputs(news);
     return { inputs, failures };
@@ -199,7 +193,7 @@ class ResendDomainProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async create(inputs: ResendDomainInputs): Promise<pulumi.dynamic.CreateResult> {
-    const call = this.call("POST", "/domains", `create domain ${inputs.name}`, {
+    const call = resendCall(this.configuredKey, "POST", "/domains", `create domain ${inputs.name}`, {
       name: inputs.name,
       region: inputs.region,
       custom_return_path: inputs.customReturnPath,
@@ -235,7 +229,9 @@ class ResendDomainProvider implements pulumi.dynamic.ResourceProvider {
           "it belongs to another Resend team. Claim it in the Resend dashboard, or choose another name.",
       );
     }
-    const got = await callVendorOk(this.call("GET", `/domains/${existing}`, `read domain ${inputs.name}`));
+    const got = await callVendorOk(
+      resendCall(this.configuredKey, "GET", `/domains/${existing}`, `read domain ${inputs.name}`),
+    );
     const domain = got.body as Record<string, unknown>;
     for (const [field, apiField] of [
       ["region", "region"],
@@ -261,7 +257,9 @@ class ResendDomainProvider implements pulumi.dynamic.ResourceProvider {
     let after: string | undefined;
     for (let page = 0; page < 50; page++) {
       const query = `?limit=100${after ? `&after=${encodeURIComponent(after)}` : ""}`;
-      const res = await callVendorOk(this.call("GET", `/domains${query}`, "list domains"));
+      const res = await callVendorOk(
+        resendCall(this.configuredKey, "GET", `/domains${query}`, "list domains"),
+      );
       const items = (res.body?.data ?? []) as { id: string; name: string }[];
       const hit = items.find((d) => d.name === name);
       if (hit) return hit.id;
@@ -273,7 +271,7 @@ class ResendDomainProvider implements pulumi.dynamic.ResourceProvider {
 
   async patch(id: string, inputs: ResendDomainInputs): Promise<void> {
     await callVendorOk(
-      this.call("PATCH", `/domains/${id}`, `update domain ${inputs.name}`, {
+      resendCall(this.configuredKey, "PATCH", `/domains/${id}`, `update domain ${inputs.name}`, {
         tls: inputs.tls,
         open_tracking: inputs.openTracking,
         click_tracking: inputs.clickTracking,
@@ -285,16 +283,17 @@ class ResendDomainProvider implements pulumi.dynamic.ResourceProvider {
     id: string,
     prior: ResendDomainInputs & Partial<ResendDomainOutputs>,
   ): Promise<ResendDomainOutputs> {
-    const res = await callVendorOk(this.call("GET", `/domains/${id}`, `read domain ${prior.name}`));
+    const res = await callVendorOk(
+      resendCall(this.configuredKey, "GET", `/domains/${id}`, `read domain ${prior.name}`),
+    );
     return domainOutputs(res.body, prior);
   }
 
   async read(id: string, props: ResendDomainOutputs): Promise<pulumi.dynamic.ReadResult> {
-    const call = this.call("GET", `/domains/${id}`, `read domain ${props?.name ?? id}`);
-    const res = await callVendor(call);
+    const call = resendCall(this.configuredKey, "GET", `/domains/${id}`, `read domain ${props?.name ?? id}`);
     // Gone in Resend: an empty result tells the engine to drop it from state.
-    if (res.status === 404) return {};
-    if (res.status !== 200) throw vendorError(call, res);
+    const res = await readVendorObject(call);
+    if (!res) return {};
     return { id, props: domainOutputs(res.body, props) };
   }
 
@@ -309,7 +308,10 @@ class ResendDomainProvider implements pulumi.dynamic.ResourceProvider {
 
   async delete(id: string, props: ResendDomainOutputs): Promise<void> {
     // 404: someone removed it already, which is the outcome delete wants.
-    await callVendorOk(this.call("DELETE", `/domains/${id}`, `delete domain ${props?.name ?? id}`), [404]);
+    await callVendorOk(
+      resendCall(this.configuredKey, "DELETE", `/domains/${id}`, `delete domain ${props?.name ?? id}`),
+      [404],
+    );
   }
 }
 

@@ -1,15 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { endpointProblem, eventTypesProblem } from "./validate";
-import {
-  callVendor,
-  callVendorOk,
-  isUnknown,
-  requireCredential,
-  resendBaseUrl,
-  sameSet,
-  type VendorCall,
-  vendorError,
-} from "./vendor-http";
+import { callVendorOk, isUnknown, readVendorObject, resendCall, sameSet } from "./vendor-http";
 
 export interface ResendWebhookArgs {
   endpoint: pulumi.Input<string>;
@@ -35,11 +26,6 @@ class ResendWebhookProvider implements pulumi.dynamic.ResourceProvider {
     this.configuredKey = req.config.get("resendApiKey");
   }
 
-  call(method: VendorCall["method"], path: string, action: string, body?: unknown): VendorCall {
-    const token = requireCredential(this.configuredKey, "RESEND_API_KEY", "resendApiKey");
-    return { vendor: "Resend", method, baseUrl: resendBaseUrl(), path, token, body, action };
-  }
-
   async check(_olds: unknown, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
     const failures: { property: string; reason: string }[] = [];
     const endpoint = isUnknown(news.endpoint) ? undefined : endpointProblem(news.endpoint, "endpoint");
@@ -62,7 +48,7 @@ class ResendWebhookProvider implements pulumi.dynamic.ResourceProvider {
 
   async create(inputs: ResendWebhookInputs): Promise<pulumi.dynamic.CreateResult> {
     const res = await callVendorOk(
-      this.call("POST", "/webhooks", `create webhook for ${inputs.endpoint}`, {
+      resendCall(this.configuredKey, "POST", "/webhooks", `create webhook for ${inputs.endpoint}`, {
         endpoint: inputs.endpoint,
         events: inputs.events,
       }),
@@ -81,7 +67,9 @@ class ResendWebhookProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async get(id: string, endpoint: string) {
-    const res = await callVendorOk(this.call("GET", `/webhooks/${id}`, `read webhook for ${endpoint}`));
+    const res = await callVendorOk(
+      resendCall(this.configuredKey, "GET", `/webhooks/${id}`, `read webhook for ${endpoint}`),
+    );
     return res.body as {
       endpoint?: string;
       events?: string[] | null;
@@ -105,10 +93,10 @@ class ResendWebhookProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async read(id: string, props: ResendWebhookOutputs): Promise<pulumi.dynamic.ReadResult> {
-    const call = this.call("GET", `/webhooks/${id}`, `read webhook for ${props?.endpoint ?? id}`);
-    const res = await callVendor(call);
-    if (res.status === 404) return {};
-    if (res.status !== 200) throw vendorError(call, res);
+    const res = await readVendorObject(
+      resendCall(this.configuredKey, "GET", `/webhooks/${id}`, `read webhook for ${props?.endpoint ?? id}`),
+    );
+    if (!res) return {};
     return { id, props: this.merge(res.body, { ...props, webhookId: id }) };
   }
 
@@ -118,7 +106,7 @@ class ResendWebhookProvider implements pulumi.dynamic.ResourceProvider {
     news: ResendWebhookInputs,
   ): Promise<pulumi.dynamic.UpdateResult> {
     await callVendorOk(
-      this.call("PATCH", `/webhooks/${id}`, `update webhook for ${news.endpoint}`, {
+      resendCall(this.configuredKey, "PATCH", `/webhooks/${id}`, `update webhook for ${news.endpoint}`, {
         endpoint: news.endpoint,
         events: news.events,
         status: "enabled",
@@ -130,7 +118,12 @@ class ResendWebhookProvider implements pulumi.dynamic.ResourceProvider {
 
   async delete(id: string, props: ResendWebhookOutputs): Promise<void> {
     await callVendorOk(
-      this.call("DELETE", `/webhooks/${id}`, `delete webhook for ${props?.endpoint ?? id}`),
+      resendCall(
+        this.configuredKey,
+        "DELETE",
+        `/webhooks/${id}`,
+        `delete webhook for ${props?.endpoint ?? id}`,
+      ),
       [404],
     );
   }

@@ -194,6 +194,15 @@ export async function callVendorOk(call: VendorCall, accept: number[] = []): Pro
 }
 
 /**
+ * A read that may find the object gone: `undefined` on 404 (a refresh then drops it from state),
+ * the response on 2xx, an error otherwise.
+ */
+export async function readVendorObject(call: VendorCall): Promise<VendorResponse | undefined> {
+  const res = await callVendorOk(call, [404]);
+  return res.status === 404 ? undefined : res;
+}
+
+/**
  * A credential from stack config (set by `configure()`) or the environment. Read at call time so a
  * key rotated between `up` and `destroy` is picked up; its value never reaches inputs or state.
  */
@@ -220,9 +229,21 @@ export function clerkBaseUrl(): string {
 /** The Backend API version these providers were written against; Clerk pins behaviour per version. */
 const CLERK_API_VERSION = "2026-05-12";
 
-/** A Clerk Backend API call (`path` without the `/v1` prefix). */
+/** A Resend API call with the key from stack config (`configuredKey`) or RESEND_API_KEY. */
+export function resendCall(
+  configuredKey: string | undefined,
+  method: VendorCall["method"],
+  path: string,
+  action: string,
+  body?: unknown,
+): VendorCall {
+  const token = requireCredential(configuredKey, "RESEND_API_KEY", "resendApiKey");
+  return { vendor: "Resend", method, baseUrl: resendBaseUrl(), path, token, body, action };
+}
+
+/** A Clerk Backend API call (`path` without the `/v1` prefix), keyed like {@link resendCall}. */
 export function clerkCall(
-  token: string,
+  configuredKey: string | undefined,
   method: VendorCall["method"],
   path: string,
   action: string,
@@ -233,7 +254,7 @@ export function clerkCall(
     method,
     baseUrl: clerkBaseUrl(),
     path: `/v1${path}`,
-    token,
+    token: requireCredential(configuredKey, "CLERK_SECRET_KEY", "clerkSecretKey"),
     body,
     action,
     headers: { "clerk-api-version": CLERK_API_VERSION },

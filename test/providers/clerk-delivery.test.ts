@@ -2,7 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ClerkEmailDelivery } from "../../infra/providers/clerk-delivery";
 import type { ClerkStandIn } from "../../src/sandbox/clerk";
-import { serializedProviderOf } from "../support/serialized-provider";
+import { checkedInputs, serializedProviderOf } from "../support/serialized-provider";
 import { clerkCall, startClerkWorld } from "./world";
 
 let clerk: ClerkStandIn;
@@ -41,11 +41,7 @@ beforeEach(async () => {
   for (const slug of SLUGS) await setDelivery(slug, slug !== "reset_password_code");
 });
 
-async function checked(news: Record<string, unknown>) {
-  const result = await provider.check!({}, news);
-  expect(result.failures ?? []).toEqual([]);
-  return result.inputs as Record<string, unknown>;
-}
+const checked = (news: Record<string, unknown>) => checkedInputs(provider, news);
 
 describe("ClerkEmailDelivery provider, loaded from its serialized form", () => {
   it("turns Clerk delivery off, remembers each previous value and restores it on delete", async () => {

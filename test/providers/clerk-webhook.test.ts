@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClerkWebhookEndpoint } from "../../infra/providers/clerk-webhook";
 import type { ClerkStandIn } from "../../src/sandbox/clerk";
 import { decodePortalUrl } from "../../src/sandbox/svix";
-import { serializedProviderOf } from "../support/serialized-provider";
+import { checkedInputs, serializedProviderOf } from "../support/serialized-provider";
 import { startClerkWorld } from "./world";
 
 const BRIDGE = "https://bridge.example.com/clerk";
@@ -31,11 +31,7 @@ afterAll(async () => {
   await clerk?.close();
 });
 
-async function checked(news: Record<string, unknown>) {
-  const result = await provider.check!({}, news);
-  expect(result.failures ?? []).toEqual([]);
-  return result.inputs as Record<string, unknown>;
-}
+const checked = (news: Record<string, unknown>) => checkedInputs(provider, news);
 
 const svixAppId = () => clerk.instance.svixAppId!;
 const endpoint = (id: string) => clerk.svix.endpoints(svixAppId()).find((e) => e.id === id);

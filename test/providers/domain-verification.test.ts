@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DomainVerification } from "../../infra/providers/domain-verification";
-import { serializedProviderOf } from "../support/serialized-provider";
+import { checkedInputs, serializedProviderOf } from "../support/serialized-provider";
 import { type ProviderWorld, startProviderWorld, ZONE } from "./world";
 
 let world: ProviderWorld;
@@ -40,12 +40,13 @@ async function registerDomain(name: string): Promise<{ id: string; records: ApiR
 }
 
 async function gateInputs(domainId: string, overrides: Record<string, unknown> = {}) {
-  const result = await provider.check!(
-    {},
-    { domainId, timeoutSeconds: 10, pollIntervalSeconds: 0.05, recordsFingerprint: "fp-1", ...overrides },
-  );
-  expect(result.failures ?? []).toEqual([]);
-  return result.inputs as Record<string, unknown>;
+  return checkedInputs(provider, {
+    domainId,
+    timeoutSeconds: 10,
+    pollIntervalSeconds: 0.05,
+    recordsFingerprint: "fp-1",
+    ...overrides,
+  });
 }
 
 const verifyCalls = (id: string) =>

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ResendDomain } from "../../infra/providers/resend-domain";
-import { serializedProviderOf } from "../support/serialized-provider";
+import { checkedInputs, serializedProviderOf } from "../support/serialized-provider";
 import { type ProviderWorld, resendDomainArgs, startProviderWorld } from "./world";
 
 let world: ProviderWorld;
@@ -23,11 +23,7 @@ afterAll(async () => {
 
 beforeEach(() => world.resetResend());
 
-async function checked(news: Record<string, unknown>) {
-  const result = await provider.check!({}, news);
-  expect(result.failures ?? []).toEqual([]);
-  return result.inputs as Record<string, unknown>;
-}
+const checked = (news: Record<string, unknown>) => checkedInputs(provider, news);
 
 describe("ResendDomain provider, loaded from its serialized form", () => {
   it("runs check → create → read → diff → update → delete against the Resend stand-in", async () => {

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ResendWebhook } from "../../infra/providers/resend-webhook";
-import { serializedProviderOf } from "../support/serialized-provider";
+import { checkedInputs, serializedProviderOf } from "../support/serialized-provider";
 import { type ProviderWorld, startProviderWorld } from "./world";
 
 const BRIDGE = "https://bridge.example.com/resend";
@@ -26,11 +26,7 @@ afterAll(async () => {
 
 beforeEach(() => world.resetResend());
 
-async function checked(news: Record<string, unknown>) {
-  const result = await provider.check!({}, news);
-  expect(result.failures ?? []).toEqual([]);
-  return result.inputs as Record<string, unknown>;
-}
+const checked = (news: Record<string, unknown>) => checkedInputs(provider, news);
 
 describe("ResendWebhook provider, loaded from its serialized form", () => {
   it("creates, reads, updates in place and deletes a webhook, keeping the signing secret", async () => {

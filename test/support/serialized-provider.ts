@@ -88,3 +88,14 @@ export async function serializedProviderOf(
   if (!captured) throw new Error("the resource never reached the mock engine as a dynamic resource");
   return { provider: loadSerializedProvider(captured.providerText), captured };
 }
+
+/** Runs the provider's `check` and returns the inputs it settled on, failing the test on any failure. */
+export async function checkedInputs(
+  provider: pulumi.dynamic.ResourceProvider,
+  news: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const result = await provider.check!({}, news);
+  const failures = result.failures ?? [];
+  if (failures.length > 0) throw new Error(`check failed: ${JSON.stringify(failures)}`);
+  return result.inputs as Record<string, unknown>;
+}
