@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type ClerkStandIn, type EmailEventData, startClerkStandIn } from "../../src/sandbox/clerk";
 import { svixHeaders } from "../../src/sandbox/core/svix-dispatcher";
 import { decodePortalUrl, svixApiBaseUrl } from "../../src/sandbox/svix";
+import { assertExchangesMatchSpec, recordFetch } from "../support/fetch-recorder";
 import { contract, SPECS } from "../support/openapi";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver";
 
@@ -13,6 +14,7 @@ const hooks = contract(SPECS.clerkWebhooks);
 let clerk: ClerkStandIn;
 let receiver: WebhookReceiver;
 let signingSecret: string;
+let recorder: ReturnType<typeof recordFetch>;
 
 interface Received<T = unknown> {
   type: string;
@@ -78,13 +80,19 @@ interface UserBody {
 
 beforeEach(async () => {
   clerk = await startClerkStandIn({ timeScale: 0.001 });
+  recorder = recordFetch(`${clerk.url}/v1/`);
   receiver = await startWebhookReceiver();
   signingSecret = await subscribe(receiver.url);
 });
 
 afterEach(async () => {
+  recorder.restore();
   await clerk.close();
   await receiver.close();
+  assertExchangesMatchSpec(contract(SPECS.clerkBapi), recorder.exchanges, {
+    prefix: "/v1",
+    errorComponent: "ClerkErrors",
+  });
 });
 
 describe("Clerk stand-in flows: sign-up", () => {
@@ -192,6 +200,13 @@ describe("Clerk stand-in flows: existing users", () => {
     expect(link.email.slug).toBe("magic_link_sign_in");
     expect(String(link.email.data.magic_link)).toMatch(/^https:\/\//);
     expect(link.email.body).toContain(String(link.email.data.magic_link));
+    const code = await controlJson<{ email: EmailEventData }>("/sign-ins", {
+      email_address: "ada@example.com",
+    });
+    expect(code.email.slug).toBe("verification_code");
+    expect(code.email.subject).toBe(`${code.email.data.otp_code} is your verification code`);
+    const bad = await control("/sign-ins", { email_address: "ada@example.com", strategy: "password" });
+    expect(bad.status).toBe(422);
   });
 
   it("adds an address (verification_code with user_id), verifies it and makes it primary", async () => {
@@ -317,6 +332,21 @@ describe("Clerk stand-in flows: delivery", () => {
     await expect(
       verifyWebhook(receiver.asRequest(hook, { headers: stale }), { signingSecret }),
     ).rejects.toThrow(/too old/);
+  });
+
+  it("subscribes an endpoint directly, as a Dashboard user would", async () => {
+    const direct = await startWebhookReceiver();
+    try {
+      const { signingSecret: secret, appId } = clerk.subscribe(direct.url, ["user.created"]);
+      expect(appId).toBe(decodePortalUrl(clerk.svix.portalUrl(appId)).appId);
+      await controlJson("/users", { email_address: "seeded@example.com" });
+      await clerk.settle();
+      expect(direct.received).toHaveLength(1);
+      const event = await verifyWebhook(direct.asRequest(direct.received[0]!), { signingSecret: secret });
+      expect(event.type).toBe("user.created");
+    } finally {
+      await direct.close();
+    }
   });
 
   it("keeps emitting events without a Svix app, but delivers nothing", async () => {

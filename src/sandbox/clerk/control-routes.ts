@@ -97,7 +97,10 @@ export function registerControlRoutes(
 
   control("POST", "/sign-ins", (req) => {
     const b = body(req);
-    const strategy = b.strategy === "email_link" ? "email_link" : "email_code";
+    const strategy = b.strategy ?? "email_code";
+    if (strategy !== "email_code" && strategy !== "email_link") {
+      throw new ClerkApiError(errors.paramInvalid("strategy", "strategy must be email_code or email_link."));
+    }
     const email = instance.signIn(text(b, "email_address"), strategy, actorOf(req));
     return { status: 201, body: { email: emailView(email) } };
   });

@@ -41,6 +41,11 @@ export interface ClerkStandIn {
   /** Clerk's Svix (webhook provider) with its own URL; see `docs/stand-ins/svix.md`. */
   readonly svix: SvixStandIn;
   readonly instance: ClerkInstance;
+  /**
+   * Adds a webhook endpoint to the instance's Svix app (creating the app if needed), as a Dashboard user
+   * would; returns its signing secret. Tests of the real wiring go through the portal-URL recipe instead.
+   */
+  subscribe(url: string, eventTypes?: string[]): { appId: string; endpointId: string; signingSecret: string };
   /** Users as BAPI would return them. */
   users(): ReturnType<typeof userJson>[];
   /** Every email Clerk rendered (each emitted `email.created`), with whether Clerk delivered it itself. */
@@ -77,6 +82,12 @@ export async function startClerkStandIn(opts: ClerkStandInOptions = {}): Promise
     server,
     svix,
     instance,
+    subscribe(url, eventTypes) {
+      if (!instance.svixAppId) instance.createSvixApp();
+      const appId = instance.svixAppId!;
+      const endpoint = svix.addEndpoint(appId, { url, eventTypes: eventTypes ?? null });
+      return { appId, endpointId: endpoint.id, signingSecret: endpoint.secrets[0]!.key };
+    },
     users: () => instance.users.all().map((u: UserRecord) => userJson(u)),
     emails: () => [...instance.emails],
     events: () => [...instance.events],

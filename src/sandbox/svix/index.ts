@@ -2,7 +2,7 @@ import { type ErrorShapes, StandInServer } from "../core/server";
 import type { Delivery } from "../core/svix-dispatcher";
 import { encodePortalUrl } from "./portal-url";
 import { endpointOut, registerSvixRoutes, svixError } from "./routes";
-import { type SvixApp, type SvixEndpoint, SvixStore } from "./store";
+import { type NewEndpoint, type SvixApp, type SvixEndpoint, SvixStore } from "./store";
 
 export {
   decodePortalUrl,
@@ -11,7 +11,7 @@ export {
   SVIX_REGION_URLS,
   svixApiBaseUrl,
 } from "./portal-url";
-export type { SvixApp, SvixEndpoint } from "./store";
+export type { NewEndpoint, SvixApp, SvixEndpoint } from "./store";
 
 export interface SvixStandInOptions {
   /** Region written into portal URLs and token suffixes (`us`, `eu`, …). Default `us`. */
@@ -31,6 +31,8 @@ export interface SvixStandIn {
   /** A fresh app-portal login URL for `appId`, carrying a single-use token. */
   portalUrl(appId: string): string;
   endpoints(appId: string): SvixEndpoint[];
+  /** Registers an endpoint directly, skipping the portal login (what a Dashboard user would do). */
+  addEndpoint(appId: string, input: NewEndpoint): SvixEndpoint;
   /** Sends a message on behalf of the app's owner (Clerk, for Clerk's app). */
   send(appId: string, eventType: string, payload: unknown, channels?: string[]): Delivery[];
   deliveries(): Delivery[];
@@ -97,6 +99,11 @@ export async function startSvixStandIn(opts: SvixStandInOptions = {}): Promise<S
     deleteApp: (appId) => store.deleteApp(appId),
     portalUrl: (appId) => encodePortalUrl({ appId, oneTimeToken: store.issueOneTimeToken(appId), region }),
     endpoints: (appId) => [...(store.apps.get(appId)?.endpoints.values() ?? [])],
+    addEndpoint(appId, input) {
+      const app = store.apps.get(appId);
+      if (!app) throw new Error(`Svix app ${appId} does not exist; create it first`);
+      return store.addEndpoint(app, input);
+    },
     send: (appId, eventType, payload, channels) => store.send(appId, eventType, payload, channels ?? null),
     deliveries: () => store.deliveries(),
     setTimeScale: (value) => store.setTimeScale(value),

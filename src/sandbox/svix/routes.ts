@@ -1,4 +1,4 @@
-import { newSigningSecret, prefixedId } from "../core/ids";
+import { newSigningSecret } from "../core/ids";
 import { bearerToken, type StandInRequest, type StandInResponse, type StandInServer } from "../core/server";
 import { ROTATION_GRACE_MS, type SvixApp, type SvixEndpoint, type SvixStore } from "./store";
 
@@ -182,22 +182,8 @@ export function registerSvixRoutes(server: StandInServer, store: SvixStore): voi
     if (fields.url === undefined) throw new Invalid("url", "url is required");
     if (uidTaken(app, fields.uid))
       return svixError(409, "conflict", "An endpoint with this uid already exists");
-    const now = new Date();
-    const endpoint: SvixEndpoint = {
-      id: prefixedId("ep"),
-      uid: fields.uid ?? null,
-      url: fields.url,
-      description: fields.description ?? "",
-      disabled: fields.disabled ?? false,
-      eventTypes: fields.eventTypes ?? null,
-      channels: fields.channels ?? null,
-      metadata: fields.metadata ?? {},
-      throttleRate: fields.throttleRate ?? null,
-      secrets: [{ key: body.secret == null ? newSigningSecret() : validSecret(body.secret, "secret") }],
-      createdAt: now,
-      updatedAt: now,
-    };
-    app.endpoints.set(endpoint.id, endpoint);
+    const secret = body.secret == null ? null : validSecret(body.secret, "secret");
+    const endpoint = store.addEndpoint(app, { ...fields, url: fields.url, secret });
     return { status: 201, body: endpointOut(endpoint) };
   };
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { prefixedId } from "../core/ids";
+import { newSigningSecret, prefixedId } from "../core/ids";
 import { type Delivery, type DispatchEndpoint, SvixDispatcher } from "../core/svix-dispatcher";
 
 /** How long a rotated-out secret keeps signing: Svix keeps the previous secret valid for 24 hours. */
@@ -26,6 +26,20 @@ export interface SvixEndpoint {
   secrets: EndpointSecret[];
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** Endpoint fields as given on create; everything but `url` has Svix's default when absent. */
+export interface NewEndpoint {
+  url: string;
+  description?: string;
+  uid?: string | null;
+  disabled?: boolean;
+  eventTypes?: string[] | null;
+  channels?: string[] | null;
+  metadata?: Record<string, string>;
+  throttleRate?: number | null;
+  /** A caller-chosen `whsec_…` secret; a fresh one is generated when absent. */
+  secret?: string | null;
 }
 
 export interface SvixApp {
@@ -101,6 +115,26 @@ export class SvixStore {
   /** The app a bearer token may act on, if the token is known. */
   appForToken(token: string): string | undefined {
     return this.tokens.get(token);
+  }
+
+  addEndpoint(app: SvixApp, input: NewEndpoint): SvixEndpoint {
+    const now = new Date();
+    const endpoint: SvixEndpoint = {
+      id: prefixedId("ep"),
+      uid: input.uid ?? null,
+      url: input.url,
+      description: input.description ?? "",
+      disabled: input.disabled ?? false,
+      eventTypes: input.eventTypes ?? null,
+      channels: input.channels ?? null,
+      metadata: input.metadata ?? {},
+      throttleRate: input.throttleRate ?? null,
+      secrets: [{ key: input.secret ?? newSigningSecret() }],
+      createdAt: now,
+      updatedAt: now,
+    };
+    app.endpoints.set(endpoint.id, endpoint);
+    return endpoint;
   }
 
   findEndpoint(app: SvixApp, idOrUid: string): SvixEndpoint | undefined {
