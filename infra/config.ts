@@ -48,105 +48,78 @@ function jsonValue(text: unknown): unknown {
   }
 }
 
-const schema = z
-  .object({
-    sendingDomain: z
-      .string({ error: "is required" })
-      .regex(hostname, { error: "must be a lowercase DNS name" }),
-    dnsZone: z.string({ error: "is required" }).regex(hostname, { error: "must be a lowercase DNS name" }),
-    dnsProvider: oneOf(DNS_PROVIDERS),
-    dnsZoneId: z.string().min(1).optional(),
-    dnsTtl: integer(1, 86400)
-      .refine((ttl) => ttl === 1 || ttl >= 60, { error: "must be 1 (automatic, Cloudflare) or 60-86400" })
-      .default(300),
-    resendRegion: oneOf(RESEND_REGIONS).default("us-east-1"),
-    returnPath: z
-      .string()
-      .regex(/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, {
-        error: "must be 1-63 letters, digits or '-', starting with a letter",
-      })
-      .default("send"),
-    resendTls: oneOf(["opportunistic", "enforced"]).default("opportunistic"),
-    adoptExistingDomain: flag(),
-    openTracking: flag(),
-    clickTracking: flag(),
-    fromName: z.string({ error: "is required" }).min(1, { error: "must not be empty" }).max(64),
-    fromAddress: z
-      .string({ error: "is required" })
-      .regex(emailAddress, { error: "must be an email address" }),
-    replyTo: z.string().regex(emailAddress, { error: "must be an email address" }).optional(),
-    dmarcPolicy: oneOf(DMARC_POLICIES).default("none"),
-    dmarcRua: z
-      .string()
-      .transform((text) => text.split(",").map((part) => part.trim().replace(/^mailto:/, "")))
-      .pipe(z.array(z.string().regex(emailAddress, { error: "must be comma-separated email addresses" })))
-      .optional(),
-    dmarcPct: integer(1, 100).default(100),
-    templates: z
-      .preprocess(
-        jsonValue,
-        z
-          .array(
-            z.string().regex(/^[a-z0-9_]+$/, { error: "must hold template slugs like verification_code" }),
-            {
-              error: 'must be a JSON array of template slugs, e.g. ["verification_code"]',
-            },
-          )
-          .min(1, { error: "must name at least one template" }),
-      )
-      .default(["verification_code", "reset_password_code"]),
-    clerkWebhookMode: oneOf(WEBHOOK_MODES).default("manual"),
-    bridgeMemoryMb: integer(128, 10240).default(256),
-    sendConcurrency: integer(2, 1000).default(5),
-    codeLifetimeSeconds: integer(60, 86400).default(600),
-    logRetentionDays: integer(1, 3653)
-      .refine((days) => LOG_RETENTION_DAYS.includes(days), {
-        error: `must be one of ${LOG_RETENTION_DAYS.join(", ")} (CloudWatch Logs retention values)`,
-      })
-      .default(30),
-    extraHeaders: z
-      .preprocess(
-        jsonValue,
-        z.record(z.string(), z.string(), {
-          error: 'must be a JSON object of header names to values, e.g. {"X-Team":"auth"}',
-        }),
-      )
-      .optional(),
-    verificationTimeoutSeconds: integer(30, 72 * 3600).default(1800),
-    verificationPollSeconds: integer(1, 600).default(15),
-    alarmTarget: z
-      .string()
-      .refine((t) => emailAddress.test(t) || /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(t), {
-        error: "must be an email address or an SNS topic ARN",
-      })
-      .optional(),
-    bounceRateAlarmPercent: z.coerce.number({ error: "must be a number" }).gt(0).max(100).default(4),
-    complaintRateAlarmPercent: z.coerce.number({ error: "must be a number" }).gt(0).max(100).default(0.1),
-  })
-  .superRefine((c, ctx) => {
-    const inZone = c.sendingDomain === c.dnsZone || c.sendingDomain.endsWith(`.${c.dnsZone}`);
-    if (!inZone) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["sendingDomain"],
-        message: `must be inside the DNS zone "${c.dnsZone}"`,
-      });
-    }
-    if (!c.fromAddress.toLowerCase().endsWith(`@${c.sendingDomain}`)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["fromAddress"],
-        message: `must be an address at the sending domain "${c.sendingDomain}"`,
-      });
-    }
-    if (c.dmarcPolicy !== "none" && !c.dmarcRua) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["dmarcRua"],
-        message: `is required once dmarcPolicy is "${c.dmarcPolicy}": tightening DMARC without aggregate reports hides what it rejects`,
-      });
-    }
-  });
+const schema = z.object({
+  sendingDomain: z
+    .string({ error: "is required" })
+    .regex(hostname, { error: "must be a lowercase DNS name" }),
+  dnsZone: z.string({ error: "is required" }).regex(hostname, { error: "must be a lowercase DNS name" }),
+  dnsProvider: oneOf(DNS_PROVIDERS),
+  dnsZoneId: z.string().min(1).optional(),
+  dnsTtl: integer(1, 86400)
+    .refine((ttl) => ttl === 1 || ttl >= 60, { error: "must be 1 (automatic, Cloudflare) or 60-86400" })
+    .default(300),
+  resendRegion: oneOf(RESEND_REGIONS).default("us-east-1"),
+  returnPath: z
+    .string()
+    .regex(/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+      error: "must be 1-63 letters, digits or '-', starting with a letter",
+    })
+    .default("send"),
+  resendTls: oneOf(["opportunistic", "enforced"]).default("opportunistic"),
+  adoptExistingDomain: flag(),
+  openTracking: flag(),
+  clickTracking: flag(),
+  fromName: z.string({ error: "is required" }).min(1, { error: "must not be empty" }).max(64),
+  fromAddress: z.string({ error: "is required" }).regex(emailAddress, { error: "must be an email address" }),
+  replyTo: z.string().regex(emailAddress, { error: "must be an email address" }).optional(),
+  dmarcPolicy: oneOf(DMARC_POLICIES).default("none"),
+  dmarcRua: z
+    .string()
+    .transform((text) => text.split(",").map((part) => part.trim().replace(/^mailto:/, "")))
+    .pipe(z.array(z.string().regex(emailAddress, { error: "must be comma-separated email addresses" })))
+    .optional(),
+  dmarcPct: integer(1, 100).default(100),
+  templates: z
+    .preprocess(
+      jsonValue,
+      z
+        .array(
+          z.string().regex(/^[a-z0-9_]+$/, { error: "must hold template slugs like verification_code" }),
+          {
+            error: 'must be a JSON array of template slugs, e.g. ["verification_code"]',
+          },
+        )
+        .min(1, { error: "must name at least one template" }),
+    )
+    .default(["verification_code", "reset_password_code"]),
+  clerkWebhookMode: oneOf(WEBHOOK_MODES).default("manual"),
+  bridgeMemoryMb: integer(128, 10240).default(256),
+  sendConcurrency: integer(2, 1000).default(5),
+  codeLifetimeSeconds: integer(60, 86400).default(600),
+  logRetentionDays: integer(1, 3653)
+    .refine((days) => LOG_RETENTION_DAYS.includes(days), {
+      error: `must be one of ${LOG_RETENTION_DAYS.join(", ")} (CloudWatch Logs retention values)`,
+    })
+    .default(30),
+  extraHeaders: z
+    .preprocess(
+      jsonValue,
+      z.record(z.string(), z.string(), {
+        error: 'must be a JSON object of header names to values, e.g. {"X-Team":"auth"}',
+      }),
+    )
+    .optional(),
+  verificationTimeoutSeconds: integer(30, 72 * 3600).default(1800),
+  verificationPollSeconds: integer(1, 600).default(15),
+  alarmTarget: z
+    .string()
+    .refine((t) => emailAddress.test(t) || /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(t), {
+      error: "must be an email address or an SNS topic ARN",
+    })
+    .optional(),
+  bounceRateAlarmPercent: z.coerce.number({ error: "must be a number" }).gt(0).max(100).default(4),
+  complaintRateAlarmPercent: z.coerce.number({ error: "must be a number" }).gt(0).max(100).default(0.1),
+});
 
 type ParsedConfig = z.output<typeof schema>;
 
@@ -265,6 +238,36 @@ function readSecrets(source: ConfigSource, problems: ConfigProblem[]) {
   return found as unknown as SecretValues;
 }
 
+/**
+ * Checks between keys. They run on the raw values (not after the schema, which skips refinements once any
+ * key is bad) so one run reports them alongside the per-key problems; a check is skipped when one of its
+ * keys is already reported.
+ */
+function crossFieldProblems(values: Record<string, string | undefined>, bad: Set<string>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const usable = (...keys: string[]) => keys.every((key) => !bad.has(key));
+  const { sendingDomain, dnsZone, fromAddress } = values;
+  const problem = (key: string, message: string) => problems.push({ key, message, fix: FIXES[key] ?? "" });
+  if (sendingDomain && dnsZone && usable("sendingDomain", "dnsZone")) {
+    if (sendingDomain !== dnsZone && !sendingDomain.endsWith(`.${dnsZone}`)) {
+      problem("sendingDomain", `must be inside the DNS zone "${dnsZone}"`);
+    }
+  }
+  if (sendingDomain && fromAddress && usable("sendingDomain", "fromAddress")) {
+    if (!fromAddress.toLowerCase().endsWith(`@${sendingDomain}`)) {
+      problem("fromAddress", `must be an address at the sending domain "${sendingDomain}"`);
+    }
+  }
+  const policy = values.dmarcPolicy ?? "none";
+  if (policy !== "none" && !values.dmarcRua && usable("dmarcPolicy")) {
+    problem(
+      "dmarcRua",
+      `is required once dmarcPolicy is "${policy}": tightening DMARC without aggregate reports hides what it rejects`,
+    );
+  }
+  return problems;
+}
+
 /** Validates a stack config; throws a StackConfigError naming every bad key. Pure: no Pulumi runtime. */
 export function parseStackConfig(source: ConfigSource): StackSettings {
   const problems: ConfigProblem[] = [];
@@ -280,6 +283,7 @@ export function parseStackConfig(source: ConfigSource): StackSettings {
       problems.push({ key, message: issue.message, fix: FIXES[key] ?? "see docs/pulumi.md" });
     }
   }
+  problems.push(...crossFieldProblems(source.values, new Set(problems.map((p) => p.key))));
   const secrets = readSecrets(source, problems);
   if (parsed.success && parsed.data.dnsProvider === "cloudflare") {
     const token = "cloudflare:apiToken";

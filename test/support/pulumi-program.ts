@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import type { ResendDnsRecord } from "../../infra/providers/resend-domain";
@@ -111,12 +114,13 @@ function fullKey(key: string): string {
   return key.includes(":") ? key : `${PROJECT}:${key}`;
 }
 
-function mockState(type: string, name: string, inputs: Record<string, unknown>, records: ResendDnsRecord[]) {
+function mockState(type: string, name: string, inputs: Record<string, unknown>, records?: ResendDnsRecord[]) {
   const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
   const physical = (inputs.name as string | undefined) ?? `${name}-1a2b3c`;
   switch (type) {
     case "pulumi-nodejs:dynamic/resend:Domain":
-      return { domainId: "dom_123", status: "not_started", records };
+      // Without records the output stays unknown, as in a preview before the domain exists.
+      return { domainId: "dom_123", status: "not_started", ...(records ? { records } : {}) };
     case "pulumi-nodejs:dynamic/resend:DomainVerification":
       return { status: "verified", verifiedAt: "2026-11-25T10:00:00Z" };
     case "pulumi-nodejs:dynamic/resend:Webhook":
@@ -148,7 +152,14 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
   }
 }
 
+/** Where the program writes the bridge bundle in tests: one directory per test file, never `dist/`. */
+export function bundleDir(): string {
+  process.env.BRIDGE_BUNDLE_DIR ??= mkdtempSync(join(tmpdir(), "bridge-bundle-"));
+  return process.env.BRIDGE_BUNDLE_DIR;
+}
+
 export async function runProgram(options: RunOptions): Promise<ProgramRun> {
+  bundleDir();
   vi.resetModules();
   const config = Object.fromEntries(Object.entries(options.config).map(([k, v]) => [fullKey(k), v]));
   pulumi.runtime.setAllConfig(config, (options.secretKeys ?? []).map(fullKey));
@@ -164,7 +175,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         const delay = options.delays?.[args.type];
         if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
         resources.push({ type: args.type, name: args.name, raw, inputs, started, finished: ++clock });
-        const state = { ...inputs, ...mockState(args.type, args.name, inputs, options.domainRecords ?? []) };
+        const state = { ...inputs, ...mockState(args.type, args.name, inputs, options.domainRecords) };
         return { id: `${args.name}-id`, state };
       },
       call(args) {

@@ -1,0 +1,139 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { DnsAdapter, PublishedRecord } from "../dns";
+import { assignRecords, type DmarcSettings, dmarcValue, type RecordSlot, resendSlots } from "../dns/records";
+import { DomainVerification } from "../providers/domain-verification";
+import { ResendDomain } from "../providers/resend-domain";
+
+export interface SendingDomainArgs {
+  /** The domain mail is sent from, e.g. `auth.example.com`. */
+  domain: string;
+  /** The DNS zone that holds it, e.g. `example.com`. */
+  zone: string;
+  region: string;
+  returnPath: string;
+  tls: string;
+  openTracking: boolean;
+  clickTracking: boolean;
+  adoptExisting: boolean;
+  dmarc: DmarcSettings;
+  dns: DnsAdapter;
+  verification: { timeoutSeconds: number; pollIntervalSeconds: number };
+}
+
+/** A record as published, in stack outputs. */
+export interface RecordOutput {
+  name: string;
+  type: string;
+  value: string;
+  ttl: number;
+  priority?: number;
+}
+
+/**
+ * The Resend domain, its DNS records (one resource per fixed slot), DMARC, and the gate that waits until
+ * Resend has verified the records. Anything that sends mail should depend on `gate`.
+ */
+export class SendingDomain extends pulumi.ComponentResource {
+  readonly domainId: pulumi.Output<string>;
+  /** The verified status the gate reported. */
+  readonly status: pulumi.Output<string>;
+  readonly verifiedAt: pulumi.Output<string>;
+  readonly records: pulumi.Output<RecordOutput[]>;
+  readonly dmarcRecord: pulumi.Output<RecordOutput>;
+  readonly gate: DomainVerification;
+
+  constructor(name: string, args: SendingDomainArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("auth-email-pipeline:email:SendingDomain", name, {}, opts);
+    const parent = { parent: this };
+
+    const domain = new ResendDomain(
+      `${name}-resend`,
+      {
+        name: args.domain,
+        region: args.region,
+        customReturnPath: args.returnPath,
+        tls: args.tls,
+        openTracking: args.openTracking,
+        clickTracking: args.clickTracking,
+        adoptExisting: args.adoptExisting,
+      },
+      parent,
+    );
+
+    const slots: RecordSlot[] = resendSlots(args.domain, args.returnPath);
+    const assigned = domain.records.apply((records) => assignRecords(records, slots, args.zone));
+    const published = slots.map((slot) =>
+      args.dns.publish(
+        `${name}-${kebab(slot.id)}`,
+        {
+          slot: slot.id,
+          fqdn: slot.fqdn,
+          type: slot.type,
+          content: assigned.apply((values) => values[slot.id].content),
+          priority:
+            slot.type === "MX" ? assigned.apply((values) => values[slot.id].priority ?? 0) : undefined,
+          description: slot.description,
+        },
+        parent,
+      ),
+    );
+    const dmarc = args.dns.publish(
+      `${name}-dmarc`,
+      {
+        slot: "dmarc",
+        fqdn: `_dmarc.${args.domain}`,
+        type: "TXT",
+        content: dmarcValue(args.dmarc),
+        description: `DMARC p=${args.dmarc.policy}`,
+      },
+      parent,
+    );
+
+    // DMARC is left out: Resend does not check it, so changing the policy must not re-run verification.
+    const fingerprint = pulumi
+      .all(published.map(recordOutput))
+      .apply((records) =>
+        records
+          .map((r) => [r.type, r.name, r.priority, r.value].filter((p) => p !== undefined).join(" "))
+          .join("\n"),
+      );
+    this.gate = new DomainVerification(
+      `${name}-verification`,
+      {
+        domainId: domain.domainId,
+        timeoutSeconds: args.verification.timeoutSeconds,
+        pollIntervalSeconds: args.verification.pollIntervalSeconds,
+        recordsFingerprint: fingerprint,
+      },
+      // Verifying before the records exist would start Resend's 72-hour failure clock for nothing.
+      { ...parent, dependsOn: published.map((record) => record.resource) },
+    );
+
+    this.domainId = domain.domainId;
+    this.status = this.gate.status;
+    this.verifiedAt = this.gate.verifiedAt;
+    this.records = pulumi.all(published.map(recordOutput));
+    this.dmarcRecord = recordOutput(dmarc);
+    this.registerOutputs({
+      domainId: this.domainId,
+      status: this.status,
+      verifiedAt: this.verifiedAt,
+      records: this.records,
+      dmarcRecord: this.dmarcRecord,
+    });
+  }
+}
+
+function recordOutput(record: PublishedRecord): pulumi.Output<RecordOutput> {
+  return pulumi.all([record.value, record.priority]).apply(([value, priority]) => ({
+    name: record.name,
+    type: record.type,
+    value,
+    ttl: record.ttl,
+    ...(priority === undefined ? {} : { priority }),
+  }));
+}
+
+function kebab(id: string): string {
+  return id.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}

@@ -1,0 +1,111 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { SecretParameterNames } from "../../src/bridge/config";
+import { RESEND_EVENTS } from "../../src/bridge/events";
+import type { ClerkWebhookMode } from "../config";
+import { ClerkWebhookEndpoint } from "../providers/clerk-webhook";
+import { ResendWebhook } from "../providers/resend-webhook";
+import { secureParameter } from "./bounce-bridge";
+
+/** The bridge's webhook routes (src/bridge/ingest.ts); the Function URL ends with `/`. */
+export const WEBHOOK_PATHS = { clerk: "webhooks/clerk", resend: "webhooks/resend" } as const;
+
+/** Every Resend event the bridge acts on (src/bridge/events.ts decides what each one does). */
+export const RESEND_WEBHOOK_EVENTS = [...RESEND_EVENTS];
+
+/** Clerk events the bridge handles: the email to send, and user changes that clear or purge its records. */
+export const CLERK_EVENTS = ["email.created", "user.created", "user.updated", "user.deleted"];
+
+/** Stored while a manual-mode Clerk endpoint is not registered yet; it verifies nothing. */
+export const UNREGISTERED_SECRET = "unregistered";
+
+export interface WebhooksArgs {
+  project: string;
+  stack: string;
+  /** The bridge's Function URL. */
+  bridgeUrl: pulumi.Input<string>;
+  parameterNames: Pick<SecretParameterNames, "clerkWebhookSecret" | "resendWebhookSecret">;
+  clerkMode: ClerkWebhookMode;
+  /** Manual mode: the secret copied from the Clerk Dashboard, once the endpoint is registered. */
+  clerkSigningSecret?: pulumi.Input<string>;
+}
+
+/**
+ * Both webhook endpoints pointed at the bridge, and their signing secrets written to the SSM parameters the
+ * bridge reads. The bridge functions hold only the parameter names, so there is no cycle: the endpoints need
+ * the bridge URL, the parameters need the endpoints, and the functions need neither.
+ */
+export class Webhooks extends pulumi.ComponentResource {
+  readonly resendWebhookId: pulumi.Output<string>;
+  readonly resendEndpoint: pulumi.Output<string>;
+  readonly clerkEndpoint: pulumi.Output<string>;
+  /** Portal mode only. */
+  readonly clerkEndpointId?: pulumi.Output<string>;
+  /** Whether Clerk will deliver `email.created` to the bridge: always in portal mode, manual once registered. */
+  readonly clerkReady: boolean;
+  /** Manual mode: the steps that register the Clerk endpoint by hand. */
+  readonly clerkRegistrationSteps?: pulumi.Output<string[]>;
+
+  constructor(name: string, args: WebhooksArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("auth-email-pipeline:email:Webhooks", name, {}, opts);
+    const parent = { parent: this };
+    const base = pulumi.output(args.bridgeUrl).apply((url) => (url.endsWith("/") ? url : `${url}/`));
+    this.resendEndpoint = pulumi.interpolate`${base}${WEBHOOK_PATHS.resend}`;
+    this.clerkEndpoint = pulumi.interpolate`${base}${WEBHOOK_PATHS.clerk}`;
+
+    const resend = new ResendWebhook(
+      `${name}-resend`,
+      { endpoint: this.resendEndpoint, events: RESEND_WEBHOOK_EVENTS },
+      parent,
+    );
+    secureParameter(
+      `${name}-resend-secret`,
+      args.parameterNames.resendWebhookSecret,
+      resend.signingSecret,
+      parent,
+    );
+    this.resendWebhookId = resend.webhookId;
+
+    let clerkSecret: pulumi.Input<string>;
+    if (args.clerkMode === "portal") {
+      const endpoint = new ClerkWebhookEndpoint(
+        `${name}-clerk`,
+        {
+          url: this.clerkEndpoint,
+          eventTypes: CLERK_EVENTS,
+          description: `${args.project} ${args.stack}: auth email bridge`,
+        },
+        parent,
+      );
+      this.clerkEndpointId = endpoint.endpointId;
+      clerkSecret = endpoint.signingSecret;
+      this.clerkReady = true;
+    } else {
+      clerkSecret = args.clerkSigningSecret ?? UNREGISTERED_SECRET;
+      this.clerkReady = args.clerkSigningSecret !== undefined;
+      this.clerkRegistrationSteps = this.clerkEndpoint.apply((url) =>
+        manualRegistrationSteps(url, args.stack),
+      );
+    }
+    secureParameter(`${name}-clerk-secret`, args.parameterNames.clerkWebhookSecret, clerkSecret, parent);
+
+    this.registerOutputs({
+      resendWebhookId: this.resendWebhookId,
+      resendEndpoint: this.resendEndpoint,
+      clerkEndpoint: this.clerkEndpoint,
+      clerkEndpointId: this.clerkEndpointId,
+      clerkRegistrationSteps: this.clerkRegistrationSteps,
+    });
+  }
+}
+
+/** The Dashboard steps for manual mode, exact enough to follow without reading the code. */
+export function manualRegistrationSteps(endpointUrl: string, stack: string): string[] {
+  return [
+    "1. Clerk Dashboard -> Configure -> Webhooks -> Add Endpoint.",
+    `2. Endpoint URL: ${endpointUrl}`,
+    `3. Subscribe to events: ${CLERK_EVENTS.join(", ")}. Create.`,
+    "4. Open the endpoint and copy its Signing Secret (whsec_...).",
+    `5. pulumi config set --secret clerkWebhookSigningSecret <whsec_...> --stack ${stack}`,
+    `6. pulumi up --stack ${stack}: stores the secret and moves the templates' delivery to the bridge.`,
+  ];
+}
