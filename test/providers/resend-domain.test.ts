@@ -175,4 +175,11 @@ describe("ResendDomain provider, loaded from its serialized form", () => {
     const limited = world.resendRequests().filter((r) => r.status === 429).length;
     expect(limited).toBeGreaterThan(0);
   });
+
+  it("check lets values that are unknown during preview through without judging them", async () => {
+    const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    const result = await provider.check!({}, { ...declaredInputs, name: unknown, region: unknown });
+    expect(result.failures).toEqual([]);
+    expect(result.inputs).toMatchObject({ name: unknown, region: unknown, tls: "opportunistic" });
+  });
 });

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ResendWebhook } from "../../infra/providers/resend-webhook";
-import { checkedInputs, serializedProviderOf } from "../support/serialized-provider";
+import { checkedInputs, loadSerializedProvider, serializedProviderOf } from "../support/serialized-provider";
 import { type ProviderWorld, startProviderWorld } from "./world";
 
 const BRIDGE = "https://bridge.example.com/resend";
@@ -10,6 +10,7 @@ const EVENTS = ["email.bounced", "email.complained", "email.suppressed"];
 let world: ProviderWorld;
 let provider: pulumi.dynamic.ResourceProvider;
 let declared: Record<string, unknown>;
+let providerText: string;
 
 beforeAll(async () => {
   world = await startProviderWorld();
@@ -18,6 +19,7 @@ beforeAll(async () => {
   );
   provider = loaded.provider;
   declared = loaded.captured.inputs;
+  providerText = loaded.captured.providerText;
 });
 
 afterAll(async () => {
@@ -111,5 +113,29 @@ describe("ResendWebhook provider, loaded from its serialized form", () => {
     expect(badEvent.failures).toEqual([
       { property: "events", reason: expect.stringContaining('["bounced"]') },
     ]);
+  });
+
+  it("takes the API key from stack config via configure(), and says how to set it when missing", async () => {
+    const key = world.resendKey;
+    delete process.env.RESEND_API_KEY;
+    try {
+      // The key is read at call time, so it never ends up in the serialized provider.
+      expect(providerText).not.toContain(key);
+
+      const unconfigured = loadSerializedProvider(providerText);
+      await expect(unconfigured.create(await checked(declared))).rejects.toThrow(
+        "Missing RESEND_API_KEY: export RESEND_API_KEY, or run `pulumi config set --secret auth-email-pipeline:resendApiKey <value>`.",
+      );
+
+      const configured = loadSerializedProvider(providerText);
+      const config = new Map([["resendApiKey", key]]);
+      await configured.configure!({
+        config: { get: (k) => config.get(k), require: (k) => config.get(k) ?? "" },
+      });
+      const created = await configured.create(await checked(declared));
+      expect((await world.resendGet(`/webhooks/${created.id}`)).status).toBe(200);
+    } finally {
+      process.env.RESEND_API_KEY = key;
+    }
   });
 });
