@@ -149,6 +149,16 @@ describe("Resend stand-in: POST /emails", () => {
     expect(sandbox.error).toBeNull();
   });
 
+  it("keeps a sandbox-verified domain verified across re-checks, though its records are in no DNS", async () => {
+    await h.standIn.recheckVerifiedDomains();
+    const listed = (await h.resend.domains.list()).data!.data.find((d) => d.name === "acme-mail.com")!;
+    const domain = (await h.resend.domains.get(listed.id)).data!;
+    expect(domain.status).toBe("verified");
+    expect(domain.records.map((r) => r.status)).toEqual(["verified", "verified", "verified"]);
+    const sent = await h.resend.emails.send({ from, to: "delivered@resend.dev", subject: "s", text: "t" });
+    expect(sent.error).toBeNull();
+  });
+
   it("schedules an email: email.scheduled first, then sent once the time comes", async () => {
     const at = new Date(Date.now() + 60_000).toISOString();
     const sent = await h.resend.emails.send({

@@ -46,6 +46,8 @@ export interface DomainState {
   /** Base64 DER (SubjectPublicKeyInfo) of the domain's DKIM key, as published in `p=`. */
   dkimPublicKey: string;
   records: DomainRecordState[];
+  /** Made verified by the sandbox without DNS: the periodic re-check leaves it alone until a real verify. */
+  verifiedWithoutDns?: boolean;
 }
 
 export const TRACKING_TARGET = "links1.resend-dns.com";

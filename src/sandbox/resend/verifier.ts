@@ -45,6 +45,7 @@ export class DomainVerifier {
   start(domain: DomainState): void {
     const generation = (this.generations.get(domain.id) ?? 0) + 1;
     this.generations.set(domain.id, generation);
+    domain.verifiedWithoutDns = undefined;
     for (const record of domain.records) {
       record.status = "pending";
       record.missingSince = undefined;
@@ -71,7 +72,7 @@ export class DomainVerifier {
     const now = Date.now();
     const failAfter = this.clock.scaled(this.timing.failAfterMs);
     for (const domain of [...this.domains()]) {
-      if (this.isVerifying(domain.id)) continue;
+      if (this.isVerifying(domain.id) || domain.verifiedWithoutDns) continue;
       const watched = domain.records.filter(
         (r) => r.status === "verified" || r.status === "temporary_failure",
       );
