@@ -2,11 +2,13 @@ import {
   ConditionalCheckFailedException,
   CreateTableCommand,
   DynamoDBClient,
+  ListTablesCommand,
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DynamoStandIn, startDynamoStandIn } from "../../src/sandbox/aws/dynamodb";
 import { sandboxClientConfig } from "../../src/sandbox/aws/env";
+import { startLocalAws } from "../../src/sandbox/aws/index";
 
 describe("DynamoDB stand-in (dynalite) through lib-dynamodb", () => {
   let dynamo: DynamoStandIn;
@@ -77,5 +79,25 @@ describe("DynamoDB stand-in (dynalite) through lib-dynamodb", () => {
     await expect(
       documents.send(new GetCommand({ TableName: "no-such-table", Key: { pk: "x" } })),
     ).rejects.toMatchObject({ name: "ResourceNotFoundException" });
+  });
+});
+
+describe("startLocalAws", () => {
+  it("starts all three stand-ins and hands out the environment that reaches each", async () => {
+    const aws = await startLocalAws({ timeScale: 0.01 });
+    try {
+      expect(aws.environment).toMatchObject({
+        AWS_REGION: "us-east-1",
+        AWS_ENDPOINT_URL_SQS: aws.sqs.endpoint,
+        AWS_ENDPOINT_URL_SSM: aws.ssm.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: aws.dynamodb.endpoint,
+      });
+      expect(new Set([aws.sqs.endpoint, aws.ssm.endpoint, aws.dynamodb.endpoint]).size).toBe(3);
+      const dynamo = new DynamoDBClient(sandboxClientConfig(aws.environment["AWS_ENDPOINT_URL_DYNAMODB"]!));
+      await expect(dynamo.send(new ListTablesCommand({}))).resolves.toMatchObject({ TableNames: [] });
+      dynamo.destroy();
+    } finally {
+      await aws.close();
+    }
   });
 });

@@ -1,0 +1,47 @@
+import { type DynamoStandIn, startDynamoStandIn } from "./dynamodb";
+import { awsSandboxEnvironment } from "./env";
+import { type SqsStandIn, startSqsStandIn } from "./sqs";
+import { type SsmStandIn, startSsmStandIn } from "./ssm";
+
+export { type DynamoStandIn, startDynamoStandIn } from "./dynamodb";
+export { awsSandboxEnvironment, SANDBOX_ACCOUNT_ID, SANDBOX_REGION, sandboxClientConfig } from "./env";
+export {
+  type FunctionUrl,
+  LambdaInvocationError,
+  type LocalLambda,
+  type LocalLambdaOptions,
+  type SqsEventSource,
+  type SqsEventSourceOptions,
+  startFunctionUrl,
+  startLocalLambda,
+  startSqsEventSource,
+} from "./lambda";
+export { type SqsStandIn, startSqsStandIn } from "./sqs";
+export { type SsmStandIn, startSsmStandIn } from "./ssm";
+
+export interface LocalAws {
+  sqs: SqsStandIn;
+  ssm: SsmStandIn;
+  dynamodb: DynamoStandIn;
+  /** Region, dummy credentials and AWS_ENDPOINT_URL_{SQS,SSM,DYNAMODB} for functions and clients. */
+  environment: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** Starts the three AWS stand-ins the bridge talks to, each on its own ephemeral loopback port. */
+export async function startLocalAws(options: { timeScale?: number } = {}): Promise<LocalAws> {
+  const [sqs, ssm, dynamodb] = await Promise.all([
+    startSqsStandIn({ timeScale: options.timeScale }),
+    startSsmStandIn(),
+    startDynamoStandIn(),
+  ]);
+  return {
+    sqs,
+    ssm,
+    dynamodb,
+    environment: awsSandboxEnvironment({ sqs: sqs.endpoint, ssm: ssm.endpoint, dynamodb: dynamodb.endpoint }),
+    async close() {
+      await Promise.all([sqs.close(), ssm.close(), dynamodb.close()]);
+    },
+  };
+}
