@@ -133,6 +133,7 @@ class ClerkWebhookEndpointProvider implements pulumi.dynamic.ResourceProvider {
       path: "/api/v1/auth/one-time-token/",
       token: "",
       body: { oneTimeToken: key.oneTimeToken },
+      redact: [key.oneTimeToken],
       action: "exchange Clerk's one-time portal token",
     });
     const token = exchange.body?.token;

@@ -15,6 +15,8 @@ export interface VendorCall {
   /** What the call is for, in words, for error messages ("create domain mail.example.com"). */
   action: string;
   headers?: Record<string, string>;
+  /** Other credentials in the request (e.g. in the body) that an error message must not repeat. */
+  redact?: string[];
 }
 
 export interface VendorResponse {
@@ -178,8 +180,9 @@ export function vendorMessage(body: unknown): string {
 /** An Error for a failed call that names the vendor, the action and the vendor's reason, never the credential. */
 export function vendorError(call: VendorCall, res: VendorResponse, hint?: string): Error {
   const name = errorName(res.body);
-  const message = vendorMessage(res.body);
-  const reason = call.token ? message.split(call.token).join("[redacted]") : message;
+  const reason = [call.token, ...(call.redact ?? [])]
+    .filter((secret) => secret !== "")
+    .reduce((text, secret) => text.split(secret).join("[redacted]"), vendorMessage(res.body));
   const suffix = hint ? ` ${hint}` : "";
   return new Error(
     `${call.vendor} refused to ${call.action}: HTTP ${res.status}${name ? ` ${name}` : ""}: ${reason}.${suffix}`,
