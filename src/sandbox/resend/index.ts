@@ -12,6 +12,7 @@ import { errorShapes, faultBody } from "./errors";
 import { RequestGate } from "./gate";
 import type { ForcedOutcome } from "./outcomes";
 import { type SuppressionEntry, SuppressionList, type SuppressionOrigin } from "./suppressions";
+import { registerSuppressionRoutes } from "./suppressions-api";
 import { DEFAULT_VERIFICATION_TIMING, DomainVerifier, type VerificationTiming } from "./verifier";
 import { WebhookRegistry } from "./webhooks";
 
@@ -116,6 +117,7 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
   registerDomainRoutes(ctx, verifier);
   emailService.register();
   webhooks.register(ctx);
+  registerSuppressionRoutes(ctx, suppressionList);
 
   await server.listen();
 
