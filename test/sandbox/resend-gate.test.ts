@@ -88,7 +88,7 @@ describe("Resend stand-in: authentication and errors", () => {
     expectResendError(await h.resend.domains.list(), 503, "service_unavailable");
     h.standIn.server.faults.add({ kind: "rate_limit", path: "^/domains$", retryAfterSeconds: 3 });
     const limited = await h.resend.domains.list();
-    expectResendError(limited, 429, "rate_limit_exceeded");
+    expectResendError(limited, 429, "rate_limit_exceeded", /10000 requests per second/);
     expect(limited.headers?.["retry-after"]).toBe("3");
     h.standIn.server.faults.add({ kind: "status", status: 500, path: "^/domains$" });
     expectResendError(await h.resend.domains.list(), 500, "application_error");

@@ -48,8 +48,8 @@ export const notFound = (what: string): ResendHttpError =>
   new ResendHttpError(404, "not_found", `${what} not found`);
 
 /** Bodies for the injected faults of the core server, so a 429 or 5xx looks like Resend's. */
-export function faultBody(status: number): unknown {
-  if (status === 429) return rateLimitBody(1).body;
+export function faultBody(status: number, perSecond: number): unknown {
+  if (status === 429) return rateLimitBody(perSecond).body;
   if (status === 503) return resendError(503, "service_unavailable", "Service unavailable.").body;
   return { ...(internalError().body as object), statusCode: status };
 }

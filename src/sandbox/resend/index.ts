@@ -82,8 +82,8 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
     "resend",
     errorShapes((path) => paths.some((p) => p.test(path))),
   );
-  server.faults.shapeBody = faultBody;
   const gate = new RequestGate(new Set(apiKeys), opts.rateLimitPerSecond ?? 2);
+  server.faults.shapeBody = (status) => faultBody(status, gate.perSecond);
   const webhooks = new WebhookRegistry();
   const dispatcher = new SvixDispatcher(() => webhooks.dispatchEndpoints(), { timeScale: clock.timeScale });
   const emitted: EmittedEvent[] = [];
