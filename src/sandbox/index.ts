@@ -1,0 +1,69 @@
+import { type LocalAws, startLocalAws } from "./aws";
+import { type ClerkStandIn, startClerkStandIn } from "./clerk";
+import { type DnsStandIn, startDnsStandIn } from "./dns";
+import { type ResendStandIn, startResendStandIn } from "./resend";
+
+export interface SandboxOptions {
+  /** Zones the DNS stand-in is authoritative for; the sending domain's zone must be one of them. */
+  zones?: string[];
+  /** Scales vendor time (webhook retries, verification windows, queue visibility); 1 is real time. */
+  timeScale?: number;
+  /** Resend's team-wide request rate; the real default is 10/s, the stand-in's 2/s keeps clients honest. */
+  resendRateLimitPerSecond?: number;
+}
+
+/** Every stand-in, started on ephemeral loopback ports, with what a client needs to reach each. */
+export interface Sandbox {
+  dns: DnsStandIn;
+  resend: ResendStandIn;
+  clerk: ClerkStandIn;
+  aws: LocalAws;
+  /** Environment that points the SDKs and this project's providers at the stand-ins. */
+  environment: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_SANDBOX_ZONES = ["example.com"];
+
+/** Starts DNS, Resend, Clerk (with its Svix) and the local AWS services, wired to each other. */
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const timeScale = opts.timeScale ?? 1;
+  const started: { close(): Promise<void> }[] = [];
+  try {
+    const dns = await startDnsStandIn({ zones: opts.zones ?? DEFAULT_SANDBOX_ZONES });
+    started.push(dns);
+    const resend = await startResendStandIn({
+      dnsServer: dns.address,
+      timeScale,
+      rateLimitPerSecond: opts.resendRateLimitPerSecond,
+    });
+    started.push(resend);
+    const clerk = await startClerkStandIn({ timeScale });
+    started.push(clerk);
+    const aws = await startLocalAws({ timeScale });
+    started.push(aws);
+    const environment: Record<string, string> = {
+      ...aws.environment,
+      RESEND_BASE_URL: resend.url,
+      RESEND_API_KEY: resend.apiKey,
+      CLERK_API_URL: clerk.url,
+      CLERK_SECRET_KEY: clerk.secretKey,
+      SVIX_API_URL: clerk.svix.url,
+    };
+    return {
+      dns,
+      resend,
+      clerk,
+      aws,
+      environment,
+      close: () => closeAll(started),
+    };
+  } catch (err) {
+    await closeAll(started);
+    throw err;
+  }
+}
+
+async function closeAll(services: { close(): Promise<void> }[]): Promise<void> {
+  await Promise.allSettled([...services].reverse().map((s) => s.close()));
+}
