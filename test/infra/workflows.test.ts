@@ -1,0 +1,60 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+const ROOT = join(__dirname, "..", "..");
+const workflow = (name: string) =>
+  parse(readFileSync(join(ROOT, ".github", "workflows", name), "utf8")) as {
+    on: Record<string, unknown>;
+    jobs: Record<
+      string,
+      {
+        strategy?: { matrix: { stack: string[] } };
+        steps?: Step[];
+        uses?: string;
+        with?: Record<string, string>;
+        needs?: string;
+      }
+    >;
+  };
+type Step = { uses?: string; run?: string; with?: Record<string, unknown> };
+
+/** GitHub Actions expression syntax, not a JS template. */
+const MATRIX_STACK = ["$", "{{ matrix.stack }}"].join("");
+
+const stacks = readdirSync(ROOT)
+  .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
+  .filter((stack): stack is string => stack !== undefined)
+  .sort();
+
+describe("CI workflows", () => {
+  it("preview every stack on pull requests and comment the diff", () => {
+    const preview = workflow("preview.yml");
+    expect(Object.keys(preview.on)).toEqual(["pull_request"]);
+    const job = preview.jobs.preview;
+    expect([...(job?.strategy?.matrix.stack ?? [])].sort()).toEqual(stacks);
+    const steps = job?.steps ?? [];
+    const pulumi = steps.find((s) => s.uses === "pulumi/actions@v7");
+    expect(pulumi?.with).toMatchObject({
+      command: "preview",
+      "comment-on-pr": true,
+      "stack-name": MATRIX_STACK,
+    });
+    // The action does not install dependencies; npm ci must come before it.
+    expect(steps.findIndex((s) => s.run === "npm ci")).toBeLessThan(steps.indexOf(pulumi as Step));
+  });
+
+  it("deploy every stack from main, dev before prod", () => {
+    const up = workflow("up.yml");
+    expect(up.on.push).toMatchObject({ branches: ["main"] });
+    const deployed = Object.values(up.jobs).map((job) => job.with?.stack);
+    expect([...deployed].sort()).toEqual(stacks);
+    expect(up.jobs.prod?.needs).toBe("dev");
+    const steps = workflow("deploy-stack.yml").jobs.up?.steps ?? [];
+    expect(steps.find((s) => s.uses === "pulumi/actions@v7")?.with).toMatchObject({
+      command: "up",
+      policyPacks: "policy",
+    });
+  });
+});
