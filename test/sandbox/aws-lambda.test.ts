@@ -5,6 +5,7 @@ import {
   type FunctionUrl,
   LambdaInvocationError,
   type LocalLambda,
+  type LocalLambdaOptions,
   startFunctionUrl,
   startLocalLambda,
 } from "../../src/sandbox/aws/lambda";
@@ -104,6 +105,14 @@ describe("local Lambda runner", () => {
     lambdas.push(fn);
     return fn;
   };
+  const probe = (name: string, overrides: Partial<LocalLambdaOptions> = {}) =>
+    start({
+      name,
+      bundleFile: bundle.file("probe"),
+      handler: "probe.handler",
+      timeoutSeconds: 5,
+      ...overrides,
+    });
 
   beforeAll(async () => {
     bundle = await buildTestBundle({ probe: PROBE, http: HTTP });
@@ -119,23 +128,12 @@ describe("local Lambda runner", () => {
   it("gives each function exactly its own environment plus Lambda's reserved variables", async () => {
     process.env["HOST_ONLY_MARKER"] = "must-not-leak";
     const aws = awsSandboxEnvironment({ ssm: ssm.endpoint });
-    const a = await start({
-      name: "fn-a",
-      bundleFile: bundle.file("probe"),
-      handler: "probe.handler",
+    const a = await probe("fn-a", {
       environment: { BRIDGE_FROM_NAME: "A", ONLY_A: "1" },
-      timeoutSeconds: 5,
       memoryMb: 256,
       awsEnvironment: aws,
     });
-    const b = await start({
-      name: "fn-b",
-      bundleFile: bundle.file("probe"),
-      handler: "probe.handler",
-      environment: { BRIDGE_FROM_NAME: "B" },
-      timeoutSeconds: 5,
-      awsEnvironment: aws,
-    });
+    const b = await probe("fn-b", { environment: { BRIDGE_FROM_NAME: "B" }, awsEnvironment: aws });
     const names = [
       "BRIDGE_FROM_NAME",
       "ONLY_A",
@@ -177,10 +175,7 @@ describe("local Lambda runner", () => {
 
   it("resolves the runtime-provided AWS SDK and reaches stand-ins through AWS_ENDPOINT_URL_*", async () => {
     ssm.putParameter("/bridge/test/resend-api-key", "re_test_123456", "SecureString");
-    const fn = await start({
-      name: "fn-ssm",
-      bundleFile: bundle.file("probe"),
-      handler: "probe.handler",
+    const fn = await probe("fn-ssm", {
       timeoutSeconds: 10,
       awsEnvironment: awsSandboxEnvironment({ ssm: ssm.endpoint }),
     });
@@ -191,12 +186,7 @@ describe("local Lambda runner", () => {
   });
 
   it("reuses a warm environment and cold-starts a new one for concurrent invocations", async () => {
-    const fn = await start({
-      name: "fn-warm",
-      bundleFile: bundle.file("probe"),
-      handler: "probe.handler",
-      timeoutSeconds: 5,
-    });
+    const fn = await probe("fn-warm");
     const first = (await fn.invoke({ action: "env", names: [] })) as { invocationsInThisEnvironment: number };
     const second = (await fn.invoke({ action: "env", names: [] })) as {
       invocationsInThisEnvironment: number;
@@ -207,12 +197,7 @@ describe("local Lambda runner", () => {
   });
 
   it("turns a thrown error into an invocation failure and keeps serving", async () => {
-    const fn = await start({
-      name: "fn-throw",
-      bundleFile: bundle.file("probe"),
-      handler: "probe.handler",
-      timeoutSeconds: 5,
-    });
+    const fn = await probe("fn-throw");
     const failure = await fn.invoke({ action: "throw" }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(LambdaInvocationError);
     expect(failure).toMatchObject({ errorType: "TypeError", errorMessage: "recipient is not a string" });
@@ -221,12 +206,7 @@ describe("local Lambda runner", () => {
   });
 
   it("fails an error escaping the handler without crashing the host, then cold-starts", async () => {
-    const fn = await start({
-      name: "fn-crash",
-      bundleFile: bundle.file("probe"),
-      handler: "probe.handler",
-      timeoutSeconds: 5,
-    });
+    const fn = await probe("fn-crash");
     await expect(fn.invoke({ action: "crash" })).rejects.toMatchObject({
       errorType: "RangeError",
       errorMessage: "escaped the handler",
@@ -236,12 +216,7 @@ describe("local Lambda runner", () => {
   });
 
   it("enforces the timeout and discards the timed-out environment", async () => {
-    const fn = await start({
-      name: "fn-slow",
-      bundleFile: bundle.file("probe"),
-      handler: "probe.handler",
-      timeoutSeconds: 0.2,
-    });
+    const fn = await probe("fn-slow", { timeoutSeconds: 0.2 });
     const started = Date.now();
     await expect(fn.invoke({ action: "sleep", ms: 5_000 })).rejects.toMatchObject({
       errorType: "Sandbox.Timedout",
@@ -253,12 +228,7 @@ describe("local Lambda runner", () => {
   });
 
   it("captures the function's log lines", async () => {
-    const fn = await start({
-      name: "fn-log",
-      bundleFile: bundle.file("probe"),
-      handler: "probe.handler",
-      timeoutSeconds: 5,
-    });
+    const fn = await probe("fn-log");
     expect(await fn.invoke({ action: "log", id: "evt_42" })).toBeNull();
     await expect.poll(() => fn.logs.map((l) => l.line)).toContain("processing evt_42");
   });

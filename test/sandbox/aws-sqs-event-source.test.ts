@@ -180,12 +180,7 @@ describe("SQS event source mapping", () => {
       }),
     );
     const thrower = await fn("thrower", "worker-throwing");
-    const source = await startSqsEventSource({
-      queueUrl: url,
-      lambda: thrower,
-      maximumConcurrency: 2,
-      waitTimeSeconds: 1,
-    });
+    const source = await startSqsEventSource({ queueUrl: url, lambda: thrower, waitTimeSeconds: 1 });
     sources.push(source);
 
     await expect
