@@ -207,7 +207,8 @@ class ResendDomainProvider implements pulumi.dynamic.ResourceProvider {
       return { id: outs.domainId, outs };
     }
     if (res.status === 403 && /registered already/i.test(vendorMessage(res.body))) {
-      if (!inputs.adoptExisting) {
+      // An earlier attempt went unanswered: the domain that is "registered already" is most likely ours.
+      if (!inputs.adoptExisting && !res.ambiguous) {
         throw vendorError(
           call,
           res,

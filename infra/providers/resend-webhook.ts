@@ -47,12 +47,14 @@ class ResendWebhookProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async create(inputs: ResendWebhookInputs): Promise<pulumi.dynamic.CreateResult> {
-    const res = await callVendorOk(
-      resendCall(this.configuredKey, "POST", "/webhooks", `create webhook for ${inputs.endpoint}`, {
+    // Resend cannot deduplicate webhook creation, so a create whose answer was lost is not repeated.
+    const res = await callVendorOk({
+      ...resendCall(this.configuredKey, "POST", "/webhooks", `create webhook for ${inputs.endpoint}`, {
         endpoint: inputs.endpoint,
         events: inputs.events,
       }),
-    );
+      retryAmbiguous: false,
+    });
     const id = String(res.body.id);
     let secret = res.body.signing_secret as string | undefined;
     if (!secret) secret = (await this.get(id, inputs.endpoint)).signing_secret;

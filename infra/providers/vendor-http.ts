@@ -17,6 +17,11 @@ export interface VendorCall {
   headers?: Record<string, string>;
   /** Other credentials in the request (e.g. in the body) that an error message must not repeat. */
   redact?: string[];
+  /**
+   * False for a create the vendor cannot deduplicate: after a lost answer or a 5xx the request may
+   * have been applied, and repeating it would make a second object. Default true.
+   */
+  retryAmbiguous?: boolean;
 }
 
 export interface VendorResponse {
@@ -24,6 +29,8 @@ export interface VendorResponse {
   // biome-ignore lint/suspicious/noExplicitAny: vendor JSON is validated by each provider where it matters
   body: any;
   headers: Headers;
+  /** An earlier attempt of this call got no answer or a 5xx, so the vendor may have applied it already. */
+  ambiguous: boolean;
 }
 
 /** The engine's placeholder for an input that is not known yet (preview). */
@@ -120,6 +127,7 @@ export async function callVendor(call: VendorCall): Promise<VendorResponse> {
   if (call.token) headers.authorization = `Bearer ${call.token}`;
   if (call.body !== undefined) headers["content-type"] = "application/json";
   let lastProblem = "";
+  let ambiguous = false;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     await waitForSlot(call.vendor);
     let res: VendorResponse;
@@ -131,13 +139,19 @@ export async function callVendor(call: VendorCall): Promise<VendorResponse> {
         signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
       });
       const text = await raw.text();
-      res = { status: raw.status, body: parseJson(text), headers: raw.headers };
+      res = { status: raw.status, body: parseJson(text), headers: raw.headers, ambiguous };
     } catch (err) {
       lastProblem = `network error: ${(err as Error).message}`;
+      if (call.retryAmbiguous === false) throw uncertainOutcome(call, lastProblem);
+      ambiguous = true;
       await delay(backoffMs(attempt));
       continue;
     }
     if (!shouldRetry(res) || attempt === MAX_ATTEMPTS - 1) return res;
+    if (res.status >= 500) {
+      if (call.retryAmbiguous === false) throw uncertainOutcome(call, `HTTP ${res.status}`);
+      ambiguous = true;
+    }
     lastProblem = `HTTP ${res.status}`;
     const advised = advisedWaitMs(res.headers);
     const wait = Math.min(MAX_WAIT_MS, advised ?? backoffMs(attempt));
@@ -147,6 +161,14 @@ export async function callVendor(call: VendorCall): Promise<VendorResponse> {
   throw new Error(
     `${call.vendor} could not be reached to ${call.action} after ${MAX_ATTEMPTS} attempts (${lastProblem}). ` +
       `Check ${call.vendor === "Resend" ? "RESEND_BASE_URL" : "the API URL"} and network access, then run again.`,
+  );
+}
+
+function uncertainOutcome(call: VendorCall, problem: string): Error {
+  return new Error(
+    `${call.vendor} did not confirm the request to ${call.action} (${problem}); it may have been applied. ` +
+      "Repeating it could create a duplicate, so it was not retried: check the vendor's dashboard for a " +
+      "duplicate, remove it, then run again.",
   );
 }
 

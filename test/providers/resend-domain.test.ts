@@ -129,6 +129,15 @@ describe("ResendDomain provider, loaded from its serialized form", () => {
     expect((await world.resendGet(`/domains/${adopted.id}`)).body.open_tracking).toBe(false);
   });
 
+  it("after an unanswered create, takes the domain that attempt made instead of failing", async () => {
+    // The first attempt was applied but its answer was lost (here: the domain exists, the answer is a 503).
+    const applied = await world.resendPost("/domains", { name: "mail.example.com", region: "eu-west-1" });
+    await world.resendFault({ kind: "status", status: 503, method: "POST", path: "^/domains$" });
+    const created = await provider.create(await checked(declaredInputs));
+    expect(created.id).toBe(applied.body.id);
+    expect(created.outs.adopted).toBe(true);
+  });
+
   it("refuses to adopt a domain whose create-only settings differ", async () => {
     await world.resendPost("/domains", { name: "mail.example.com", region: "us-east-1" });
     const attempt = provider.create(await checked({ ...declaredInputs, adoptExisting: true }));

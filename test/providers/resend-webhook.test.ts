@@ -89,6 +89,17 @@ describe("ResendWebhook provider, loaded from its serialized form", () => {
     expect(read.props).toMatchObject({ signingSecret: created.outs.signingSecret, events: EVENTS });
   });
 
+  it("does not repeat a create whose answer was lost, since Resend would make a second webhook", async () => {
+    await world.resendFault({ kind: "drop", method: "POST", path: "^/webhooks$" });
+    await expect(provider.create(await checked(declared))).rejects.toThrow(
+      /Resend did not confirm the request to create webhook for https:\/\/bridge\.example\.com\/resend .*not retried/,
+    );
+    await world.resendFault({ kind: "status", status: 502, method: "POST", path: "^/webhooks$" });
+    await expect(provider.create(await checked(declared))).rejects.toThrow(/HTTP 502.*may have been applied/);
+    const posts = world.resendRequests().filter((r) => r.method === "POST" && r.path === "/webhooks");
+    expect(posts.map((r) => r.status)).toEqual([0, 502]);
+  });
+
   it("re-enables a webhook Resend disabled", async () => {
     const inputs = await checked(declared);
     const created = await provider.create(inputs);
