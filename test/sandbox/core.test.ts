@@ -119,7 +119,8 @@ describe("StandInServer", () => {
       ["GET", "/nope", 404],
     ]);
     expect(server.requests[0]!.body).toBe('{"raw": true}');
-    expect(server.requests[0]!.headers.authorization).toBe("Bearer re_test");
+    expect(server.requests[0]!.headers.authorization).toBe("Bearer [redacted]");
+    expect(JSON.stringify(server.requests)).not.toContain("re_test");
     const listed = (await (await get("/_sandbox/requests")).json()) as { data: { path: string }[] };
     expect(listed.data.map((r) => r.path)).toEqual(["/domains/d1/records/r2", "/nope"]);
   });

@@ -225,10 +225,21 @@ export class StandInServer {
       method: request.method,
       path: request.path,
       status,
-      headers: request.headers,
+      headers: redactCredentials(request.headers),
       body: this.options.recordBody ? this.options.recordBody(request) : request.rawBody.toString("utf8"),
     });
   }
+}
+
+/**
+ * The request log is served over `/_sandbox/requests`, so credentials in it are masked: the scheme
+ * stays (tests can see a bearer token was sent), the token does not.
+ */
+function redactCredentials(headers: IncomingMessage["headers"]): IncomingMessage["headers"] {
+  const authorization = headers.authorization;
+  if (!authorization) return headers;
+  const scheme = authorization.split(/\s+/)[0] ?? "";
+  return { ...headers, authorization: `${scheme} [redacted]` };
 }
 
 function compile(method: string, path: string, handler: RouteHandler): Route {
