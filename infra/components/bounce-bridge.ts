@@ -78,7 +78,8 @@ export class BounceBridge extends pulumi.ComponentResource {
     const queue = new aws.sqs.Queue(
       `${name}-queue`,
       {
-        // AWS asks for six times the consumer's timeout so a slow batch is not redelivered mid-flight.
+        // AWS asks for six times the consumer's timeout so a slow batch is not redelivered mid-flight; it is
+        // also the retry delay of a failed item, which stays inside the default 10-minute code lifetime.
         visibilityTimeoutSeconds: 6 * WORKER_TIMEOUT_SECONDS,
         messageRetentionSeconds: 4 * 24 * 3600,
         sqsManagedSseEnabled: true,
@@ -216,9 +217,11 @@ export class BounceBridge extends pulumi.ComponentResource {
       {
         eventSourceArn: queue.arn,
         functionName: worker.fn.arn,
-        batchSize: 10,
+        // Small batches keep one slow vendor call from holding many codes past their lifetime; a batch
+        // redelivered after a timeout is safe because sends carry idempotency keys.
+        batchSize: 5,
         maximumBatchingWindowInSeconds: 1,
-        // One failed email must not redeliver the nine that were sent.
+        // One failed email must not redeliver the others that were sent.
         functionResponseTypes: ["ReportBatchItemFailures"],
         // Caps parallel sends so the team-wide Resend rate limit is shared predictably.
         scalingConfig: { maximumConcurrency: args.sendConcurrency },

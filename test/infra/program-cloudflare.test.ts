@@ -247,7 +247,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
     expect(mapping.inputs).toEqual({
       eventSourceArn: arn("sqs", "bounce-bridge-queue-1a2b3c"),
       functionName: arn("lambda", "function:bounce-bridge-worker-1a2b3c"),
-      batchSize: 10,
+      batchSize: 5,
       maximumBatchingWindowInSeconds: 1,
       functionResponseTypes: ["ReportBatchItemFailures"],
       scalingConfig: { maximumConcurrency: 5 },
