@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { endpointProblem, eventTypesProblem } from "./validate";
 import {
+  type CallRoute,
   callVendor,
   callVendorOk,
   clerkCall,
@@ -143,13 +144,7 @@ class ClerkWebhookEndpointProvider implements pulumi.dynamic.ResourceProvider {
     return { appId: key.appId, baseUrl, token };
   }
 
-  svix(
-    s: SvixSession,
-    method: VendorCall["method"],
-    path: string,
-    action: string,
-    body?: unknown,
-  ): VendorCall {
+  svix(s: SvixSession, ...[method, path, action, body]: CallRoute): VendorCall {
     return {
       vendor: "Svix",
       method,

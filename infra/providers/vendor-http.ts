@@ -254,13 +254,13 @@ export function clerkBaseUrl(): string {
 /** The Backend API version these providers were written against; Clerk pins behaviour per version. */
 const CLERK_API_VERSION = "2026-05-12";
 
+/** Method, path, what the call is for, and an optional JSON body. */
+export type CallRoute = [method: VendorCall["method"], path: string, action: string, body?: unknown];
+
 /** A Resend API call with the key from stack config (`configuredKey`) or RESEND_API_KEY. */
 export function resendCall(
   configuredKey: string | undefined,
-  method: VendorCall["method"],
-  path: string,
-  action: string,
-  body?: unknown,
+  ...[method, path, action, body]: CallRoute
 ): VendorCall {
   const token = requireCredential(configuredKey, "RESEND_API_KEY", "resendApiKey");
   return { vendor: "Resend", method, baseUrl: resendBaseUrl(), path, token, body, action };
@@ -269,10 +269,7 @@ export function resendCall(
 /** A Clerk Backend API call (`path` without the `/v1` prefix), keyed like {@link resendCall}. */
 export function clerkCall(
   configuredKey: string | undefined,
-  method: VendorCall["method"],
-  path: string,
-  action: string,
-  body?: unknown,
+  ...[method, path, action, body]: CallRoute
 ): VendorCall {
   return {
     vendor: "Clerk",
