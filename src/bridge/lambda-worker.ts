@@ -4,9 +4,9 @@ import { SSMClient } from "@aws-sdk/client-ssm";
 import { createClerkClient } from "@clerk/backend";
 import { Resend } from "resend";
 import type { BackoffPolicy } from "../lib/backoff";
-import { readBridgeConfig } from "./config";
+import { type BridgeConfig, readBridgeConfig } from "./config";
 import { resendEmailSender } from "./email-sender";
-import { ssmSecretSource } from "./secrets";
+import { type BridgeSecrets, ssmSecretSource } from "./secrets";
 import { BridgeStore } from "./store";
 import { createTelemetry } from "./telemetry";
 import { clerkUserDirectory } from "./users";
@@ -19,28 +19,36 @@ import { createWorkerHandler, type WorkerHandler } from "./worker";
 export const LAMBDA_BACKOFF: BackoffPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 5_000 };
 export const RESEND_TIMEOUT_MS = 8_000;
 
+/** The worker with its clients, once the secrets are known; exported so cold init can be measured. */
+export function createWorkerFromSecrets(
+  config: BridgeConfig,
+  secrets: Pick<BridgeSecrets, "resendApiKey" | "clerkSecretKey">,
+): WorkerHandler {
+  const resend = new Resend(
+    secrets.resendApiKey,
+    config.resendBaseUrl ? { baseUrl: config.resendBaseUrl } : {},
+  );
+  const clerk = createClerkClient({
+    secretKey: secrets.clerkSecretKey,
+    ...(config.clerkApiUrl ? { apiUrl: config.clerkApiUrl } : {}),
+  });
+  return createWorkerHandler({
+    store: new BridgeStore(new DynamoDBClient({}), config.tableName),
+    email: resendEmailSender(resend, RESEND_TIMEOUT_MS),
+    users: clerkUserDirectory(clerk, { backoff: LAMBDA_BACKOFF }),
+    telemetry: createTelemetry(),
+    settings: config,
+    backoff: LAMBDA_BACKOFF,
+  });
+}
+
 /** Cold start: the Resend and Clerk clients need the secrets, so they are built at the first batch and cached. */
 export function lambdaWorkerHandler(env: Record<string, string | undefined> = process.env): WorkerHandler {
   let ready: Promise<WorkerHandler> | undefined;
   const build = async (): Promise<WorkerHandler> => {
     const config = readBridgeConfig("worker", env);
     const secrets = await ssmSecretSource(new SSMClient({}), config.secretParameters)();
-    const resend = new Resend(
-      secrets.resendApiKey,
-      config.resendBaseUrl ? { baseUrl: config.resendBaseUrl } : {},
-    );
-    const clerk = createClerkClient({
-      secretKey: secrets.clerkSecretKey,
-      ...(config.clerkApiUrl ? { apiUrl: config.clerkApiUrl } : {}),
-    });
-    return createWorkerHandler({
-      store: new BridgeStore(new DynamoDBClient({}), config.tableName),
-      email: resendEmailSender(resend, RESEND_TIMEOUT_MS),
-      users: clerkUserDirectory(clerk, { backoff: LAMBDA_BACKOFF }),
-      telemetry: createTelemetry(),
-      settings: config,
-      backoff: LAMBDA_BACKOFF,
-    });
+    return createWorkerFromSecrets(config, secrets);
   };
   return async (event) => {
     ready ??= build().catch((err: unknown) => {

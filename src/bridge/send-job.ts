@@ -74,7 +74,11 @@ export async function processSend(job: SendJob, deps: SendDeps): Promise<SendRes
   const now = deps.now ?? Date.now;
   const ids = { clerkEmailId: job.clerkEmailId, ...(job.userId ? { userId: job.userId } : {}) };
 
-  const existing = await deps.store.getSend(job.clerkEmailId);
+  // Both reads are needed on the common path; issuing them together takes one round trip off each send.
+  const [existing, suppression] = await Promise.all([
+    deps.store.getSend(job.clerkEmailId),
+    deps.store.getSuppression(job.to),
+  ]);
   if (existing?.status) {
     logger.info("email already processed", { ...ids, status: existing.status });
     return "already_processed";
@@ -96,7 +100,6 @@ export async function processSend(job: SendJob, deps: SendDeps): Promise<SendRes
     return "dropped_stale";
   }
 
-  const suppression = await deps.store.getSuppression(job.to);
   if (suppression) {
     await deps.store.recordSend({ ...base, status: "suppressed", detail: suppression.reason });
     deps.telemetry.count(METRICS.suppressed);

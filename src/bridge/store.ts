@@ -222,28 +222,33 @@ export class BridgeStore {
       expiresAt: this.epoch() + EMAIL_RECORD_TTL_SECONDS,
     };
     const names = Object.keys(fields).filter((k) => fields[k] !== undefined);
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: `email#${record.clerkEmailId}`, sk: "send" },
-        UpdateExpression: `SET ${names.map((k) => `#${k} = :${k}`).join(", ")}`,
-        ExpressionAttributeNames: Object.fromEntries(names.map((k) => [`#${k}`, k])),
-        ExpressionAttributeValues: Object.fromEntries(names.map((k) => [`:${k}`, fields[k]])),
-      }),
-    );
-    if (record.resendEmailId) {
-      await this.doc.send(
-        new PutCommand({
+    const writes: Array<Promise<unknown>> = [
+      this.doc.send(
+        new UpdateCommand({
           TableName: this.tableName,
-          Item: {
-            pk: `resend#${record.resendEmailId}`,
-            sk: "email",
-            clerkEmailId: record.clerkEmailId,
-            expiresAt: this.epoch() + EMAIL_RECORD_TTL_SECONDS,
-          },
+          Key: { pk: `email#${record.clerkEmailId}`, sk: "send" },
+          UpdateExpression: `SET ${names.map((k) => `#${k} = :${k}`).join(", ")}`,
+          ExpressionAttributeNames: Object.fromEntries(names.map((k) => [`#${k}`, k])),
+          ExpressionAttributeValues: Object.fromEntries(names.map((k) => [`:${k}`, fields[k]])),
         }),
+      ),
+    ];
+    if (record.resendEmailId) {
+      writes.push(
+        this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              pk: `resend#${record.resendEmailId}`,
+              sk: "email",
+              clerkEmailId: record.clerkEmailId,
+              expiresAt: this.epoch() + EMAIL_RECORD_TTL_SECONDS,
+            },
+          }),
+        ),
       );
     }
+    await Promise.all(writes);
   }
 
   /** The Clerk email id a Resend email was sent for, when this bridge sent it. */
