@@ -9,6 +9,7 @@ import {
   type ProgramRun,
   runProgram,
 } from "../support/pulumi-program";
+import { loadSerializedProvider } from "../support/serialized-provider";
 
 const PROD = {
   sendingDomain: "mail.example.com",
@@ -118,6 +119,22 @@ describe("prod stack on Route53, Clerk endpoint through the portal", () => {
     expect(run.outputs.clerkDelivery).toEqual({
       routedToBridge: ["verification_code", "reset_password_code", "magic_link_sign_in"],
     });
+  });
+
+  it("gives every dynamic provider inputs its own check accepts", async () => {
+    const dynamic = run.resources.filter((r) => r.providerText !== undefined);
+    expect(dynamic.map((r) => r.type).sort()).toEqual([
+      "pulumi-nodejs:dynamic/clerk:EmailDelivery",
+      "pulumi-nodejs:dynamic/clerk:WebhookEndpoint",
+      "pulumi-nodejs:dynamic/resend:Domain",
+      "pulumi-nodejs:dynamic/resend:DomainVerification",
+      "pulumi-nodejs:dynamic/resend:Webhook",
+    ]);
+    for (const resource of dynamic) {
+      const provider = loadSerializedProvider(resource.providerText as string);
+      const checked = await provider.check?.({}, resource.inputs);
+      expect(checked?.failures ?? [], resource.name).toEqual([]);
+    }
   });
 
   it("sizes the bridge from config and sends alarms to an email topic", () => {

@@ -53,6 +53,8 @@ export interface MockResource {
   raw: Record<string, unknown>;
   /** The same inputs with secrets unwrapped. */
   inputs: Record<string, unknown>;
+  /** Dynamic resources: the serialized provider module, as Pulumi's host would load it. */
+  providerText?: string;
   started: number;
   finished: number;
 }
@@ -169,12 +171,20 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     {
       async newResource(args) {
         const started = ++clock;
-        const { __provider: _provider, ...rest } = args.inputs as Record<string, unknown>;
+        const { __provider: providerText, ...rest } = args.inputs as Record<string, unknown>;
         const raw = (await settle(rest)) as Record<string, unknown>;
         const inputs = unwrap(raw) as Record<string, unknown>;
         const delay = options.delays?.[args.type];
         if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
-        resources.push({ type: args.type, name: args.name, raw, inputs, started, finished: ++clock });
+        resources.push({
+          type: args.type,
+          name: args.name,
+          raw,
+          inputs,
+          started,
+          finished: ++clock,
+          ...(typeof providerText === "string" ? { providerText } : {}),
+        });
         const state = { ...inputs, ...mockState(args.type, args.name, inputs, options.domainRecords) };
         return { id: `${args.name}-id`, state };
       },
