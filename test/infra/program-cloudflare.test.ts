@@ -376,6 +376,31 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
   });
 });
 
+describe("DMARC per stage", () => {
+  it.each([
+    [{ dmarcPolicy: "none" }, '"v=DMARC1; p=none; rua=mailto:dmarc@example.com;"'],
+    [
+      { dmarcPolicy: "quarantine", dmarcPct: "25" },
+      '"v=DMARC1; p=quarantine; pct=25; rua=mailto:dmarc@example.com;"',
+    ],
+    [{ dmarcPolicy: "reject" }, '"v=DMARC1; p=reject; rua=mailto:dmarc@example.com;"'],
+  ])("%o publishes %s", async (stage, content) => {
+    const run = await runProgram({
+      stack: "dev",
+      config: { ...DEV, dmarcRua: "dmarc@example.com", ...stage },
+      secretKeys: SECRETS,
+      domainRecords: classicResendRecords(),
+    });
+    expect(run.named("sending-domain-dmarc").inputs).toMatchObject({
+      name: "_dmarc.auth.example.com",
+      content,
+    });
+    expect(run.named("sending-domain-dmarc").inputs.comment).toBe(
+      `auth-email-pipeline dev: DMARC p=${stage.dmarcPolicy}`,
+    );
+  });
+});
+
 describe("preview of a new stack", () => {
   it("shows every DNS record's name and type before Resend has created the domain", async () => {
     const run = await runProgram({ stack: "dev", config: DEV, secretKeys: SECRETS, preview: true });
