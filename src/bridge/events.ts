@@ -59,6 +59,13 @@ export type Decision =
   | { action: "ignore"; type: string; reason: string }
   | { action: "reject"; problem: string };
 
+/** Clerk event types the bridge acts on: subscribe the Clerk endpoint to these. */
+export const CLERK_EVENTS = ["email.created", "user.created", "user.updated", "user.deleted"] as const;
+
+/**
+ * Resend event types the bridge acts on: subscribe the Resend webhook to these. `suppression.added` is
+ * handled when it arrives, but is not in Resend's OpenAPI webhook list, so subscribing may be refused.
+ */
 export const RESEND_EVENTS = new Set([
   "email.sent",
   "email.delivered",

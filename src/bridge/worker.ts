@@ -53,37 +53,41 @@ export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
 
 async function processRecord(record: SQSRecord, deps: WorkerDeps): Promise<void> {
   const message = parseMessage(record.body);
-  const { logger } = deps.telemetry;
-  logger.appendKeys({ svixId: message.svixId, type: message.type, ...jobIds(message) });
-  try {
-    const job = message.job;
-    switch (job.kind) {
-      case "send":
-        await processSend(job, deps);
-        return;
-      case "delivery":
-        await processDelivery(job, deps);
-        return;
-      case "user":
-        await reconcileUser(
-          {
-            id: job.userId,
-            addresses: job.addresses,
-            publicMetadata: job.publicMetadata,
-            ...(job.primaryAddress ? { primaryAddress: job.primaryAddress } : {}),
-          },
-          deps,
-          { snapshotIsFresh: false },
-        );
-        return;
-      case "user_deleted": {
-        const purged = await deps.store.purgeUser(job.userId);
-        logger.info("ledger entries purged for deleted user", { userId: job.userId, purged });
-        return;
-      }
+  // A child logger per record, so every line carries the ids even when records are processed concurrently.
+  const logger = deps.telemetry.logger.createChild({
+    persistentKeys: {
+      svixId: message.svixId,
+      type: message.type,
+      messageId: record.messageId,
+      ...jobIds(message),
+    },
+  });
+  const scoped = { ...deps, telemetry: { ...deps.telemetry, logger } };
+  const job = message.job;
+  switch (job.kind) {
+    case "send":
+      await processSend(job, scoped);
+      return;
+    case "delivery":
+      await processDelivery(job, scoped);
+      return;
+    case "user":
+      await reconcileUser(
+        {
+          id: job.userId,
+          addresses: job.addresses,
+          publicMetadata: job.publicMetadata,
+          ...(job.primaryAddress ? { primaryAddress: job.primaryAddress } : {}),
+        },
+        scoped,
+        { snapshotIsFresh: false },
+      );
+      return;
+    case "user_deleted": {
+      const purged = await deps.store.purgeUser(job.userId);
+      logger.info("ledger entries purged for deleted user", { purged });
+      return;
     }
-  } finally {
-    logger.removeKeys(["svixId", "type", "clerkEmailId", "resendEmailId", "userId"]);
   }
 }
 

@@ -67,6 +67,28 @@ describe("end to end: Clerk → bridge → Resend → bridge → Clerk", () => {
     });
   }
 
+  it("records transient bounces and delays as soft, never blocking the next email", async () => {
+    const bouncy = "soft-bounce@example.org";
+    const slow = "slow@example.org";
+    p.resend.forceOutcome(bouncy, {
+      outcome: "bounced",
+      bounce: { type: "Transient", subType: "MailboxFull" },
+    });
+    p.resend.forceOutcome(slow, { outcome: "delivery_delayed" });
+    const softBefore = p.bridge.telemetry.totals[METRICS.bouncedSoft] ?? 0;
+    for (const address of [bouncy, slow]) p.clerk.instance.signUp(address, { verify: true });
+    await p.settle();
+    expect(p.bridge.telemetry.totals[METRICS.bouncedSoft]).toBe(softBefore + 2);
+    for (const address of [bouncy, slow]) {
+      expect(await p.bridge.store.getSuppression(address)).toBeUndefined();
+      expect(userByEmail(address)?.public_metadata).toEqual({});
+      p.clerk.instance.signIn(address, "email_code");
+    }
+    await p.settle();
+    expect(sentTo(bouncy)).toHaveLength(2);
+    expect(sentTo(slow)).toHaveLength(2);
+  });
+
   it("remembers a sign-up bounce that arrives before the user exists and flags the user on user.created", async () => {
     const address = "bounced+early@resend.dev";
     const started = p.clerk.instance.signUp(address);
