@@ -23,16 +23,17 @@ export function verdictFor(job: DeliveryJob): Verdict {
         : { kind: "soft", metric: METRICS.bouncedSoft };
     case "email.complained":
       return { kind: "hard", reason: "complaint", metric: METRICS.complained };
+    // Suppressions follow a bounce or complaint already counted (or a manual entry): counted apart so
+    // bounce- and complaint-rate alarms see each problem once.
     case "email.suppressed":
-      return { kind: "hard", reason: "suppressed", metric: METRICS.bouncedHard };
+      return { kind: "hard", reason: "suppressed", metric: METRICS.resendSuppressed };
     case "suppression.added":
-      return job.subtype === "complaint"
-        ? { kind: "hard", reason: "complaint", metric: METRICS.complained }
-        : {
-            kind: "hard",
-            reason: job.subtype === "bounce" ? "bounce" : "suppressed",
-            metric: METRICS.bouncedHard,
-          };
+      return {
+        kind: "hard",
+        reason:
+          job.subtype === "complaint" ? "complaint" : job.subtype === "bounce" ? "bounce" : "suppressed",
+        metric: METRICS.resendSuppressed,
+      };
     case "email.delivery_delayed":
       return { kind: "soft", metric: METRICS.bouncedSoft };
     case "email.delivered":

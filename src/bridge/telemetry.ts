@@ -12,6 +12,8 @@ export const METRICS = {
   bouncedHard: "BouncedHard",
   bouncedSoft: "BouncedSoft",
   complained: "Complained",
+  /** Resend reported the address suppressed (`email.suppressed`, `suppression.added`); not a new bounce. */
+  resendSuppressed: "ResendSuppressed",
   delivered: "Delivered",
   metadataUpdated: "MetadataUpdated",
   metadataCleared: "MetadataCleared",
