@@ -8,7 +8,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { Resend } from "resend";
 import { bundleBridge } from "../src/bridge/bundle";
-import { createIngestHandler } from "../src/bridge/ingest";
+import { createIngestHandler, type IngestDeps } from "../src/bridge/ingest";
 import { startLocalBridge } from "../src/bridge/local";
 import { SqsJobQueue } from "../src/bridge/queue";
 import { staticSecretSource } from "../src/bridge/secrets";
@@ -116,22 +116,27 @@ export async function ingestCpu(): Promise<Figure[]> {
     return JSON.parse(body);
   });
 
-  // The handler's own work: verify, parse, decide, answer; store and queue are no-ops here.
   const telemetry = createTelemetry({ logLevel: "INFO", emitMetrics: true });
-  const ownOnly = createIngestHandler({
-    store: { claimDelivery: async () => true, releaseDelivery: async () => undefined },
-    queue: { send: async () => undefined },
-    verifiers: verifiersFrom(
-      staticSecretSource({
-        resendApiKey: "",
-        clerkSecretKey: "",
-        clerkWebhookSecrets: [secret],
-        resendWebhookSecrets: [],
-      }),
-    ),
-    telemetry,
-    maxBodyBytes: 240 * 1024,
-  });
+  const ingestWith = (store: IngestDeps["store"], queue: IngestDeps["queue"]) =>
+    createIngestHandler({
+      store,
+      queue,
+      verifiers: verifiersFrom(
+        staticSecretSource({
+          resendApiKey: "",
+          clerkSecretKey: "",
+          clerkWebhookSecrets: [secret],
+          resendWebhookSecrets: [],
+        }),
+      ),
+      telemetry,
+      maxBodyBytes: 240 * 1024,
+    });
+  // The handler's own work: verify, parse, decide, answer; store and queue are no-ops here.
+  const ownOnly = ingestWith(
+    { claimDelivery: async () => true, releaseDelivery: async () => undefined },
+    { send: async () => undefined },
+  );
   const event = functionUrlEvent(body, headers);
   const own = await quietly(() =>
     cpuPerOp(n, async (i) => {
@@ -147,20 +152,7 @@ export async function ingestCpu(): Promise<Figure[]> {
   try {
     const store = new BridgeStore(new DynamoDBClient(sandboxClientConfig(servers.dynamodb)), "bridge");
     const queue = new SqsJobQueue(new SQSClient(sandboxClientConfig(servers.sqs)), servers.queueUrl);
-    const full = createIngestHandler({
-      store,
-      queue,
-      verifiers: verifiersFrom(
-        staticSecretSource({
-          resendApiKey: "",
-          clerkSecretKey: "",
-          clerkWebhookSecrets: [secret],
-          resendWebhookSecrets: [],
-        }),
-      ),
-      telemetry,
-      maxBodyBytes: 240 * 1024,
-    });
+    const full = ingestWith(store, queue);
     const m = 1_000;
     const withIo = await quietly(() =>
       cpuPerOp(m, async (i) => {

@@ -180,19 +180,14 @@ function decideResend(type: string, envelope: Json, data: Json): Decision {
   if (!RESEND_EVENTS.has(type))
     return { action: "ignore", type, reason: "event type not handled by the bridge" };
   const occurredAt = typeof envelope.created_at === "string" ? envelope.created_at : new Date().toISOString();
+  const delivery = (job: Omit<DeliveryJob, "kind" | "type" | "occurredAt">): Decision => ({
+    action: "enqueue",
+    type,
+    job: { kind: "delivery", type, occurredAt, ...job },
+  });
   if (type === "suppression.added") {
-    return {
-      action: "enqueue",
-      type,
-      job: {
-        kind: "delivery",
-        type,
-        address: str(data, "email", "data"),
-        tags: {},
-        occurredAt,
-        ...(typeof data.origin === "string" ? { subtype: data.origin } : {}),
-      },
-    };
+    const origin = typeof data.origin === "string" ? { subtype: data.origin } : {};
+    return delivery({ address: str(data, "email", "data"), tags: {}, ...origin });
   }
   const to = data.to;
   if (!Array.isArray(to) || to.length === 0 || typeof to[0] !== "string") {
@@ -203,19 +198,12 @@ function decideResend(type: string, envelope: Json, data: Json): Decision {
     if (!isObject(data.bounce)) throw new PayloadProblem("data.bounce must be an object");
     subtype = str(data.bounce, "type", "data.bounce");
   }
-  return {
-    action: "enqueue",
-    type,
-    job: {
-      kind: "delivery",
-      type,
-      address: to[0],
-      resendEmailId: str(data, "email_id", "data"),
-      tags: readTags(data.tags),
-      occurredAt,
-      ...(subtype ? { subtype } : {}),
-    },
-  };
+  return delivery({
+    address: to[0],
+    resendEmailId: str(data, "email_id", "data"),
+    tags: readTags(data.tags),
+    ...(subtype ? { subtype } : {}),
+  });
 }
 
 /** Webhooks carry tags as an object; tolerate the send-side `[{name, value}]` form too. */

@@ -1,18 +1,15 @@
 import { type BackoffPolicy, defaultSleep, withBackoff } from "../lib/backoff";
+import type { BridgeConfig } from "./config";
 import { type EmailSender, type OutgoingEmail, type SendOutcome, tagValue } from "./email-sender";
 import type { SendJob } from "./events";
 import type { BridgeStore } from "./store";
 import { METRICS, type Telemetry } from "./telemetry";
 import { reconcileUser, type UserDirectory } from "./users";
 
-export interface SendSettings {
-  fromAddress: string;
-  fromName: string;
-  replyTo: string | undefined;
-  codeLifetimeSeconds: number;
-  stack: string;
-  extraHeaders: Record<string, string>;
-}
+export type SendSettings = Pick<
+  BridgeConfig,
+  "fromAddress" | "fromName" | "replyTo" | "codeLifetimeSeconds" | "stack" | "extraHeaders"
+>;
 
 export interface SendDeps {
   store: BridgeStore;

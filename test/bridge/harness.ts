@@ -1,4 +1,5 @@
 import { Resend } from "resend";
+import { RESEND_EVENTS } from "../../src/bridge/events";
 import { type LocalBridge, type LocalBridgeOptions, startLocalBridge } from "../../src/bridge/local";
 import type { BackoffPolicy } from "../../src/lib/backoff";
 import { type ClerkStandIn, startClerkStandIn } from "../../src/sandbox/clerk";
@@ -6,17 +7,6 @@ import { newSigningSecret } from "../../src/sandbox/core/ids";
 import { type ResendStandIn, startResendStandIn } from "../../src/sandbox/resend";
 
 export const SENDING_DOMAIN = "mail.example.com";
-
-/** Resend events the Pulumi program subscribes the bridge to. */
-export const RESEND_WEBHOOK_EVENTS = [
-  "email.sent",
-  "email.delivered",
-  "email.delivery_delayed",
-  "email.bounced",
-  "email.complained",
-  "email.suppressed",
-  "email.failed",
-];
 
 export interface Pipeline {
   resend: ResendStandIn;
@@ -59,7 +49,7 @@ export async function startPipeline(
 
   const webhook = await new Resend(resend.apiKey, { baseUrl: resend.url }).webhooks.create({
     endpoint: bridge.webhookUrl("resend"),
-    events: RESEND_WEBHOOK_EVENTS as never,
+    events: [...RESEND_EVENTS] as never,
   });
   if (!webhook.data) throw new Error(`could not create the Resend webhook: ${webhook.error?.message}`);
 
