@@ -103,6 +103,22 @@ describe("end to end: Clerk → bridge → Resend → bridge → Clerk", () => {
     });
   });
 
+  it("moves the flag to the new primary address when that one is undeliverable too", async () => {
+    const { user } = p.clerk.instance.signUp("complained+first@resend.dev", { verify: true });
+    await p.settle();
+    const userId = user!.id;
+    const added = p.clerk.instance.addEmailAddress(userId, "bounced+second@resend.dev");
+    await p.settle();
+    p.clerk.instance.verifyEmailAddress(added.emailAddress.id, added.code);
+    p.clerk.instance.setPrimaryEmail(userId, added.emailAddress.id);
+    await p.settle();
+    expect(p.clerk.instance.user(userId).publicMetadata).toMatchObject({
+      email_status: "undeliverable",
+      email_status_reason: "bounce",
+      email_status_address: "bounced+second@resend.dev",
+    });
+  });
+
   it("clears the status when the primary address moves to a deliverable one, and purges on user.deleted", async () => {
     const bad = "bounced+moving@resend.dev";
     const { user } = p.clerk.instance.signUp(bad, { verify: true });
