@@ -1,6 +1,8 @@
-import Module from "node:module";
-import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { loadSerializedProvider, unwrapSecrets } from "../../src/sandbox/local-cloud/serialized-provider";
+
+// The loader lives with the local cloud, which runs the program's providers for real; tests share it.
+export { loadSerializedProvider } from "../../src/sandbox/local-cloud/serialized-provider";
 
 /** A dynamic resource as the mock engine saw it: its serialized provider and its other inputs. */
 export interface CapturedDynamicResource {
@@ -10,41 +12,6 @@ export interface CapturedDynamicResource {
   inputs: Record<string, unknown>;
   /** The serialized provider module text (`exports.handler = …`). */
   providerText: string;
-}
-
-type NodeModuleInternals = typeof Module & {
-  _nodeModulePaths(from: string): string[];
-};
-
-const PROJECT_ROOT = join(__dirname, "..", "..");
-
-/**
- * Loads serialized provider text the way Pulumi's dynamic-provider host does (require-from-string):
- * a fresh CommonJS module whose `exports.handler()` returns the provider. Nothing from the test's
- * own module graph leaks in, so a provider that only works because of captured test state fails here.
- */
-export function loadSerializedProvider(text: string): pulumi.dynamic.ResourceProvider {
-  const filename = join(PROJECT_ROOT, `__provider_${Math.random().toString(36).slice(2)}.js`);
-  const mod = new Module(filename) as Module & { _compile(code: string, file: string): void };
-  mod.filename = filename;
-  mod.paths = (Module as NodeModuleInternals)._nodeModulePaths(PROJECT_ROOT);
-  mod._compile(text, filename);
-  const handler = (mod.exports as { handler?: () => pulumi.dynamic.ResourceProvider }).handler;
-  if (typeof handler !== "function") throw new Error("serialized provider has no exports.handler");
-  return handler();
-}
-
-// Secret inputs reach the mock monitor wrapped in Pulumi's secret envelope.
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-function unwrapSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
-  if (value && typeof value === "object") {
-    const obj = value as Record<string, unknown>;
-    if (obj[SECRET_SIG] !== undefined && "value" in obj) return unwrapSecrets(obj.value);
-    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v)]));
-  }
-  return value;
 }
 
 /**
