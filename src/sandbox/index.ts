@@ -1,7 +1,7 @@
 import { type LocalAws, startLocalAws } from "./aws";
 import { type ClerkStandIn, startClerkStandIn } from "./clerk";
 import { type DnsStandIn, startDnsStandIn } from "./dns";
-import { type ResendStandIn, startResendStandIn } from "./resend";
+import { type ResendStandIn, startResendStandIn, type VerificationTiming } from "./resend";
 
 export interface SandboxOptions {
   /** Zones the DNS stand-in is authoritative for; the sending domain's zone must be one of them. */
@@ -10,6 +10,8 @@ export interface SandboxOptions {
   timeScale?: number;
   /** Resend's team-wide request rate; the real default is 10/s, the stand-in's 2/s keeps clients honest. */
   resendRateLimitPerSecond?: number;
+  /** Resend's verification durations in vendor time (before `timeScale`); defaults: 10 s, 1 h, 72 h, 1 h. */
+  resendVerification?: Partial<VerificationTiming>;
 }
 
 /** Every stand-in, started on ephemeral loopback ports, with what a client needs to reach each. */
@@ -36,6 +38,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       dnsServer: dns.address,
       timeScale,
       rateLimitPerSecond: opts.resendRateLimitPerSecond,
+      verification: opts.resendVerification,
     });
     started.push(resend);
     const clerk = await startClerkStandIn({ timeScale });

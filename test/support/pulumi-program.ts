@@ -4,6 +4,8 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import type { ResendDnsRecord } from "../../infra/providers/resend-domain";
+import { settleAssets as settle } from "../../src/sandbox/local-cloud/aws-resources";
+import { unwrapSecrets as unwrap } from "../../src/sandbox/local-cloud/serialized-provider";
 
 /**
  * Runs the real program (`infra/index.ts`) under Pulumi's mock engine with a given stack config and records
@@ -16,35 +18,8 @@ export const ACCOUNT = "123456789012";
 export const REGION = "us-east-1";
 export const FUNCTION_URL = "https://abc123.lambda-url.us-east-1.on.aws/";
 
-// Secret inputs reach the mock monitor wrapped in Pulumi's secret envelope.
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
-export function isSecretEnvelope(value: unknown): boolean {
-  return !!value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG] !== undefined;
-}
-
-export function unwrap(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(unwrap);
-  if (value && typeof value === "object") {
-    const obj = value as Record<string, unknown>;
-    if (isSecretEnvelope(obj)) return unwrap(obj.value);
-    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrap(v)]));
-  }
-  return value;
-}
-
-/** Assets and archives arrive with promise-valued fields (`path`, `assets`); awaits them into plain data. */
-async function settle(value: unknown): Promise<unknown> {
-  const resolved = await value;
-  if (Array.isArray(resolved)) return Promise.all(resolved.map(settle));
-  if (resolved && typeof resolved === "object") {
-    const entries = await Promise.all(
-      Object.entries(resolved).map(async ([k, v]) => [k, await settle(v)] as const),
-    );
-    return Object.fromEntries(entries);
-  }
-  return resolved;
-}
+// Secret envelopes and asset settling are shared with the local cloud, which runs the program for real.
+export { isSecretEnvelope, unwrapSecrets as unwrap } from "../../src/sandbox/local-cloud/serialized-provider";
 
 export interface MockResource {
   type: string;

@@ -1,0 +1,258 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
+import { SANDBOX_ACCOUNT_ID, SANDBOX_REGION } from "../aws/env";
+import type { Sandbox } from "../index";
+import { LocalAwsResources, type Realized, settleAssets } from "./aws-resources";
+import { DnsPublisher } from "./dns-publisher";
+import { createDynamicResource, type StackConfig } from "./dynamic";
+import { recordedResource } from "./recorded";
+import { unwrapSecrets } from "./serialized-provider";
+
+export { DnsEncodingError, parseCharacterStrings } from "./dns-records";
+export { loadSerializedProvider, unwrapSecrets } from "./serialized-provider";
+
+/** How a resource was made real. */
+export type RealizationKind = "dynamic" | "dns" | "aws" | "recorded";
+
+/** One resource the local cloud created, in the order creations finished. */
+export interface RealizedResource {
+  type: string;
+  name: string;
+  id: string;
+  kind: RealizationKind;
+  /** Milliseconds since the local cloud started, when the engine handed the resource over and when it was done. */
+  startedMs: number;
+  finishedMs: number;
+  /** Output state as the engine received it (secret values still wrapped). */
+  state: Record<string, unknown>;
+}
+
+export interface RealizationFailure {
+  type: string;
+  name: string;
+  error: Error;
+}
+
+export interface LocalCloudOptions {
+  sandbox: Sandbox;
+  project: string;
+  /** The full stack config (`project:key` → value), handed to dynamic providers' `configure()`. */
+  config: StackConfig;
+  /**
+   * Rewrites a resource's inputs before it is realized, standing in for a bug in the program (a wrongly
+   * encoded record) without editing it. Inputs are plain values with secrets unwrapped.
+   */
+  rewriteInputs?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown>;
+  onRealized?: (resource: RealizedResource) => void;
+  onFunctionLog?: (functionName: string, line: string) => void;
+}
+
+const AWS_INVOKES: Record<string, () => Record<string, unknown>> = {
+  "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" }),
+  "aws:index/getRegion:getRegion": () => ({
+    region: SANDBOX_REGION,
+    name: SANDBOX_REGION,
+    id: SANDBOX_REGION,
+  }),
+  "aws:index/getCallerIdentity:getCallerIdentity": () => ({
+    accountId: SANDBOX_ACCOUNT_ID,
+    arn: `arn:aws:iam::${SANDBOX_ACCOUNT_ID}:user/sandbox`,
+    userId: "AIDASANDBOX",
+    id: SANDBOX_ACCOUNT_ID,
+  }),
+};
+
+const NEVER = new Promise<never>(() => undefined);
+
+/**
+ * A local cloud behind Pulumi's mock engine: `mocks.newResource` creates each resource for real against
+ * the sandbox's stand-ins instead of echoing inputs, so `pulumi.runtime.setMocks(cloud.mocks, …)` plus the
+ * program is `pulumi up` into the sandbox. The engine hands a resource over only once its inputs and
+ * `dependsOn` are done, so the realization order is the deployment order.
+ *
+ * A failed resource is not thrown back into the engine (the runtime would only report it as an unhandled
+ * rejection); it is recorded in `failures`, announced through `failed`, and neither it nor anything
+ * handed over afterwards completes, as `pulumi up` stops at the first error.
+ */
+export class LocalCloud {
+  readonly log: RealizedResource[] = [];
+  readonly failures: RealizationFailure[] = [];
+  /** Rejects with the first failure. */
+  readonly failed: Promise<never>;
+  readonly dns: DnsPublisher;
+  readonly aws: LocalAwsResources;
+  readonly mocks: pulumi.runtime.Mocks;
+  private readonly started = Date.now();
+  private readonly inFlight = new Set<string>();
+  private rejectFailed!: (err: Error) => void;
+
+  private constructor(
+    private readonly options: LocalCloudOptions,
+    private readonly workDir: string,
+  ) {
+    this.failed = new Promise<never>((_, reject) => {
+      this.rejectFailed = reject;
+    });
+    // Observed by whoever awaits it; without this a failure nobody waits on would crash the process.
+    this.failed.catch(() => undefined);
+    const { sandbox } = options;
+    this.dns = new DnsPublisher(sandbox.dns);
+    this.aws = new LocalAwsResources({
+      aws: sandbox.aws,
+      workDir,
+      functionNetwork: {
+        ...sandbox.aws.environment,
+        // The vendors' stand-ins play the internet for the functions.
+        RESEND_BASE_URL: sandbox.resend.url,
+        BRIDGE_CLERK_API_URL: sandbox.clerk.url,
+      },
+      onFunctionLog: options.onFunctionLog,
+    });
+    this.mocks = {
+      newResource: (args) => this.newResource(args),
+      call: (args) => this.call(args),
+    };
+  }
+
+  static async create(options: LocalCloudOptions): Promise<LocalCloud> {
+    const workDir = await mkdtemp(join(tmpdir(), "local-cloud-"));
+    return new LocalCloud(options, workDir);
+  }
+
+  /** The first realized resource of a type (and name, when given); throws when there is none. */
+  find(type: string, name?: string): RealizedResource {
+    const found = this.log.find((r) => r.type === type && (name === undefined || r.name === name));
+    if (!found) throw new Error(`no ${type}${name ? ` named ${name}` : ""} was realized`);
+    return found;
+  }
+
+  /** What is being created right now, for a deployment that takes too long. */
+  describeInFlight(): string {
+    if (this.inFlight.size === 0)
+      return "nothing is being created (the program is waiting on an output that never resolves)";
+    return `still creating: ${[...this.inFlight].join(", ")}`;
+  }
+
+  async close(): Promise<void> {
+    await this.aws.close();
+    await rm(this.workDir, { recursive: true, force: true });
+  }
+
+  private async newResource(
+    args: pulumi.runtime.MockResourceArgs,
+  ): Promise<pulumi.runtime.MockResourceResult> {
+    if (this.failures.length > 0) return NEVER;
+    if (!args.custom || args.type.startsWith("pulumi:providers:")) {
+      // Components and default providers have nothing to create.
+      return { id: args.custom ? `${args.name}-provider` : undefined, state: args.inputs };
+    }
+    const startedMs = Date.now() - this.started;
+    const label = `${args.type} ${args.name}`;
+    this.inFlight.add(label);
+    try {
+      const raw = (await settleAssets(args.inputs)) as Record<string, unknown>;
+      const plain = unwrapSecrets(raw) as Record<string, unknown>;
+      const inputs = this.options.rewriteInputs?.(args.type, args.name, plain) ?? plain;
+      const { kind, realized } = await this.realize(args.type, args.name, inputs, raw);
+      const state = { ...raw, ...realized.state };
+      const entry: RealizedResource = {
+        type: args.type,
+        name: args.name,
+        id: realized.id,
+        kind,
+        startedMs,
+        finishedMs: Date.now() - this.started,
+        state,
+      };
+      this.log.push(entry);
+      this.options.onRealized?.(entry);
+      return { id: realized.id, state };
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.fail({ type: args.type, name: args.name, error });
+      return NEVER;
+    } finally {
+      this.inFlight.delete(label);
+    }
+  }
+
+  private async realize(
+    type: string,
+    name: string,
+    inputs: Record<string, unknown>,
+    raw: Record<string, unknown>,
+  ): Promise<{ kind: RealizationKind; realized: Realized }> {
+    if (type.startsWith("pulumi-nodejs:dynamic")) {
+      const label = `${type.split(":").at(-1)} ${name}`;
+      const source = { ...inputs, __provider: raw.__provider };
+      const realized = await createDynamicResource(label, source, this.options.project, this.options.config);
+      return { kind: "dynamic", realized };
+    }
+    switch (type) {
+      case "cloudflare:index/dnsRecord:DnsRecord":
+      case "aws:route53/record:Record": {
+        const provider = type.startsWith("cloudflare") ? "cloudflare" : "route53";
+        const record = this.dns.publish(provider, name, inputs);
+        return {
+          kind: "dns",
+          realized: { id: `${record.name}_${record.type}_${name}`, state: { fqdn: record.name } },
+        };
+      }
+      case "aws:dynamodb/table:Table":
+        return { kind: "aws", realized: await this.aws.table(name, inputs) };
+      case "aws:sqs/queue:Queue":
+        return { kind: "aws", realized: this.aws.queue(name, inputs) };
+      case "aws:ssm/parameter:Parameter":
+        return { kind: "aws", realized: this.aws.parameter(name, inputs) };
+      case "aws:lambda/function:Function":
+        return { kind: "aws", realized: await this.aws.lambdaFunction(name, inputs) };
+      case "aws:lambda/functionUrl:FunctionUrl":
+        return { kind: "aws", realized: await this.aws.functionUrl(inputs) };
+      case "aws:lambda/eventSourceMapping:EventSourceMapping":
+        return { kind: "aws", realized: await this.aws.eventSourceMapping(name, inputs) };
+    }
+    const recorded = recordedResource(type, name, inputs);
+    if (recorded) return { kind: "recorded", realized: recorded };
+    throw new Error(
+      `the local cloud cannot create resources of type ${type} (${name}); add it to src/sandbox/local-cloud`,
+    );
+  }
+
+  private async call(args: pulumi.runtime.MockCallArgs): Promise<Record<string, unknown>> {
+    if (this.failures.length > 0) return NEVER;
+    try {
+      const inputs = unwrapSecrets(args.inputs) as Record<string, unknown>;
+      switch (args.token) {
+        case "cloudflare:index/getZone:getZone": {
+          const filter = (inputs.filter ?? {}) as { name?: string };
+          const id = inputs.zoneId ? String(inputs.zoneId) : this.dns.zoneId("cloudflare", filter.name);
+          return { id, zoneId: id, name: filter.name, status: "active" };
+        }
+        case "aws:route53/getZone:getZone": {
+          const zoneId = this.dns.zoneId("route53", inputs.name);
+          return { id: zoneId, zoneId, name: inputs.name, privateZone: false };
+        }
+      }
+      const answer = AWS_INVOKES[args.token];
+      if (answer) return answer();
+      throw new Error(
+        `the local cloud cannot answer the invoke ${args.token}; add it to src/sandbox/local-cloud`,
+      );
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.fail({ type: args.token, name: "(invoke)", error });
+      return NEVER;
+    }
+  }
+
+  private fail(failure: RealizationFailure): void {
+    this.failures.push(failure);
+    if (this.failures.length === 1) {
+      this.rejectFailed(
+        new Error(`creating ${failure.type} ${failure.name} failed: ${failure.error.message}`),
+      );
+    }
+  }
+}

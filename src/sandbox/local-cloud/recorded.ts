@@ -1,0 +1,57 @@
+import { SANDBOX_ACCOUNT_ID, SANDBOX_REGION } from "../aws/env";
+import { physicalName, type Realized } from "./aws-resources";
+
+type Inputs = Record<string, unknown>;
+
+const regional = (service: string, resource: string) =>
+  `arn:aws:${service}:${SANDBOX_REGION}:${SANDBOX_ACCOUNT_ID}:${resource}`;
+
+/**
+ * Resources the local cloud does not enforce (IAM, logs, invoke permissions, alarms, notifications): they
+ * are recorded and answered with the ids and ARNs AWS would give, so the resources that reference them
+ * see plausible values. Anything not listed here or realized elsewhere fails naming its type.
+ */
+const RECORDED: Record<string, (name: string, inputs: Inputs) => Realized> = {
+  "aws:iam/role:Role": (name, inputs) => {
+    const roleName = physicalName(name, inputs.name);
+    return {
+      id: roleName,
+      state: {
+        name: roleName,
+        arn: `arn:aws:iam::${SANDBOX_ACCOUNT_ID}:role/${roleName}`,
+        uniqueId: roleName,
+      },
+    };
+  },
+  "aws:iam/rolePolicy:RolePolicy": (name, inputs) => {
+    const policyName = physicalName(name, inputs.name);
+    return { id: `${inputs.role}:${policyName}`, state: { name: policyName } };
+  },
+  "aws:cloudwatch/logGroup:LogGroup": (name, inputs) => {
+    const groupName = physicalName(name, inputs.name);
+    return { id: groupName, state: { name: groupName, arn: regional("logs", `log-group:${groupName}`) } };
+  },
+  "aws:lambda/permission:Permission": (name, inputs) => {
+    const statementId = physicalName(name, inputs.statementId);
+    return { id: statementId, state: { statementId } };
+  },
+  "aws:cloudwatch/metricAlarm:MetricAlarm": (name, inputs) => {
+    const alarmName = physicalName(name, inputs.name);
+    return { id: alarmName, state: { name: alarmName, arn: regional("cloudwatch", `alarm:${alarmName}`) } };
+  },
+  "aws:sns/topic:Topic": (name, inputs) => {
+    const topicName = physicalName(name, inputs.name);
+    const topicArn = regional("sns", topicName);
+    return { id: topicArn, state: { name: topicName, arn: topicArn } };
+  },
+  "aws:sns/topicSubscription:TopicSubscription": (name, inputs) => {
+    const subscriptionArn = `${inputs.topic}:${physicalName(name, undefined).split("-").at(-1)}`;
+    return { id: subscriptionArn, state: { arn: subscriptionArn, pendingConfirmation: true } };
+  },
+};
+
+export const RECORDED_TYPES = Object.keys(RECORDED);
+
+export function recordedResource(type: string, name: string, inputs: Inputs): Realized | undefined {
+  return RECORDED[type]?.(name, inputs);
+}
