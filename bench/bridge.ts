@@ -3,10 +3,10 @@ import { createHmac } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { Resend } from "resend";
+import { AwsJsonClient } from "../src/bridge/aws/client";
+import { DynamoDb } from "../src/bridge/aws/dynamodb";
 import { bundleBridge } from "../src/bridge/bundle";
 import { createIngestHandler, type IngestDeps } from "../src/bridge/ingest";
 import { startLocalBridge } from "../src/bridge/local";
@@ -150,8 +150,11 @@ export async function ingestCpu(): Promise<Figure[]> {
   // the client side (serialisation, signing, HTTP) is counted.
   const servers = await startAwsServersInChild();
   try {
-    const store = new BridgeStore(new DynamoDBClient(sandboxClientConfig(servers.dynamodb)), "bridge");
-    const queue = new SqsJobQueue(new SQSClient(sandboxClientConfig(servers.sqs)), servers.queueUrl);
+    const store = new BridgeStore(new DynamoDb(sandboxClientConfig(servers.dynamodb)), "bridge");
+    const queue = new SqsJobQueue(
+      new AwsJsonClient("sqs", sandboxClientConfig(servers.sqs)),
+      servers.queueUrl,
+    );
     const full = ingestWith(store, queue);
     const m = 1_000;
     const withIo = await quietly(() =>
@@ -192,11 +195,11 @@ async function startAwsServersInChild(): Promise<{
     const { startDynamoStandIn } = require("./src/sandbox/aws/dynamodb");
     const { startSqsStandIn } = require("./src/sandbox/aws/sqs");
     const { createBridgeTable } = require("./src/bridge/store");
-    const { DynamoDBClient } = require("@aws-sdk/client-dynamodb");
+    const { DynamoDb } = require("./src/bridge/aws/dynamodb");
     const { sandboxClientConfig } = require("./src/sandbox/aws/env");
     (async () => {
       const d = await startDynamoStandIn();
-      await createBridgeTable(new DynamoDBClient(sandboxClientConfig(d.endpoint)), "bridge");
+      await createBridgeTable(new DynamoDb(sandboxClientConfig(d.endpoint)), "bridge");
       const s = await startSqsStandIn();
       const queueUrl = s.createQueue("bridge-jobs");
       console.log(JSON.stringify({ dynamodb: d.endpoint, sqs: s.endpoint, queueUrl }));

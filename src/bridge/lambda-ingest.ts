@@ -1,7 +1,6 @@
 // Lambda entry point `ingest.handler` (Function URL, payload format 2.0).
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
-import { SSMClient } from "@aws-sdk/client-ssm";
+import { AwsJsonClient } from "./aws/client";
+import { DynamoDb } from "./aws/dynamodb";
 import { readBridgeConfig } from "./config";
 import { createIngestHandler, type IngestHandler } from "./ingest";
 import { SqsJobQueue } from "./queue";
@@ -11,8 +10,8 @@ import { BridgeStore } from "./store";
 import { createTelemetry } from "./telemetry";
 
 /**
- * Cold start: configuration and AWS clients are built when the module loads; the webhook secrets are read
- * from SSM at the first request and cached. A configuration error is rethrown on every invocation, so the
+ * Cold start: configuration and the signed-fetch AWS clients (no AWS SDK) are built when the module loads;
+ * the webhook secrets are read from SSM at the first request and cached. A configuration error is rethrown on every invocation, so the
  * logs name the variable to fix instead of the runtime reporting an opaque init failure.
  */
 export function lambdaIngestHandler(env: Record<string, string | undefined> = process.env): IngestHandler {
@@ -20,9 +19,9 @@ export function lambdaIngestHandler(env: Record<string, string | undefined> = pr
     const config = readBridgeConfig("ingest", env);
     const telemetry = createTelemetry();
     const inner = createIngestHandler({
-      store: new BridgeStore(new DynamoDBClient({}), config.tableName),
-      queue: new SqsJobQueue(new SQSClient({}), config.queueUrl),
-      verifiers: verifiersFrom(ssmSecretSource(new SSMClient({}), config.secretParameters)),
+      store: new BridgeStore(new DynamoDb({ env }), config.tableName),
+      queue: new SqsJobQueue(new AwsJsonClient("sqs", { env }), config.queueUrl),
+      verifiers: verifiersFrom(ssmSecretSource(new AwsJsonClient("ssm", { env }), config.secretParameters)),
       telemetry,
       maxBodyBytes: config.maxBodyBytes,
     });

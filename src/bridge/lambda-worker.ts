@@ -1,9 +1,9 @@
 // Lambda entry point `worker.handler` (SQS event source with ReportBatchItemFailures).
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SSMClient } from "@aws-sdk/client-ssm";
 import { createClerkClient } from "@clerk/backend";
 import { Resend } from "resend";
 import type { BackoffPolicy } from "../lib/backoff";
+import { AwsJsonClient } from "./aws/client";
+import { DynamoDb } from "./aws/dynamodb";
 import { type BridgeConfig, readBridgeConfig } from "./config";
 import { resendEmailSender } from "./email-sender";
 import { type BridgeSecrets, ssmSecretSource } from "./secrets";
@@ -33,7 +33,7 @@ export function createWorkerFromSecrets(
     ...(config.clerkApiUrl ? { apiUrl: config.clerkApiUrl } : {}),
   });
   return createWorkerHandler({
-    store: new BridgeStore(new DynamoDBClient({}), config.tableName),
+    store: new BridgeStore(new DynamoDb(), config.tableName),
     email: resendEmailSender(resend, RESEND_TIMEOUT_MS),
     users: clerkUserDirectory(clerk, { backoff: LAMBDA_BACKOFF }),
     telemetry: createTelemetry(),
@@ -47,7 +47,7 @@ export function lambdaWorkerHandler(env: Record<string, string | undefined> = pr
   let ready: Promise<WorkerHandler> | undefined;
   const build = async (): Promise<WorkerHandler> => {
     const config = readBridgeConfig("worker", env);
-    const secrets = await ssmSecretSource(new SSMClient({}), config.secretParameters)();
+    const secrets = await ssmSecretSource(new AwsJsonClient("ssm", { env }), config.secretParameters)();
     return createWorkerFromSecrets(config, secrets);
   };
   return async (event) => {

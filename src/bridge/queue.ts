@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { AwsJsonClient } from "./aws/client";
 import type { QueueMessage } from "./events";
 
 /** Where ingest puts work for the worker. */
@@ -8,17 +8,18 @@ export interface JobQueue {
   send(message: QueueMessage): Promise<void>;
 }
 
-/** The deployed queue; redrive to the dead-letter queue is SQS's own policy, set by the Pulumi program. */
+/**
+ * The deployed queue, through an SQS {@link AwsJsonClient}; redrive to the dead-letter queue is SQS's own
+ * policy, set by the Pulumi program.
+ */
 export class SqsJobQueue implements JobQueue {
   constructor(
-    private readonly sqs: SQSClient,
+    private readonly sqs: AwsJsonClient,
     private readonly queueUrl: string,
   ) {}
 
   async send(message: QueueMessage): Promise<void> {
-    await this.sqs.send(
-      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) }),
-    );
+    await this.sqs.call("SendMessage", { QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) });
   }
 }
 

@@ -1,4 +1,4 @@
-import { GetParametersCommand, type SSMClient } from "@aws-sdk/client-ssm";
+import type { AwsJsonClient } from "./aws/client";
 import type { SecretParameterNames } from "./config";
 
 /** Secret values as the handlers use them. Webhook secrets are lists: during a rotation both verify. */
@@ -21,12 +21,12 @@ export function splitWebhookSecrets(value: string): string[] {
 }
 
 /**
- * Reads the parameters the role needs in one `GetParameters` call (with decryption) and caches the
+ * Reads the parameters the role needs in one SSM `GetParameters` call (with decryption) and caches the
  * result for the life of the execution environment. A failed read is not cached, so the next
  * invocation retries instead of the function staying broken until it is recycled.
  * Errors name the parameter, never its value.
  */
-export function ssmSecretSource(ssm: SSMClient, names: SecretParameterNames): SecretSource {
+export function ssmSecretSource(ssm: AwsJsonClient, names: SecretParameterNames): SecretSource {
   let cached: Promise<BridgeSecrets> | undefined;
   return () => {
     cached ??= load(ssm, names).catch((err: unknown) => {
@@ -37,11 +37,14 @@ export function ssmSecretSource(ssm: SSMClient, names: SecretParameterNames): Se
   };
 }
 
-async function load(ssm: SSMClient, names: SecretParameterNames): Promise<BridgeSecrets> {
+async function load(ssm: AwsJsonClient, names: SecretParameterNames): Promise<BridgeSecrets> {
   const wanted = [...new Set(Object.values(names).filter((n) => n.length > 0))];
   const values = new Map<string, string>();
   if (wanted.length > 0) {
-    const out = await ssm.send(new GetParametersCommand({ Names: wanted, WithDecryption: true }));
+    const out = await ssm.call<{
+      Parameters?: Array<{ Name?: string; Value?: string }>;
+      InvalidParameters?: string[];
+    }>("GetParameters", { Names: wanted, WithDecryption: true });
     if (out.InvalidParameters && out.InvalidParameters.length > 0) {
       throw new SecretsError(
         `SSM parameter(s) not found or not readable: ${out.InvalidParameters.join(", ")}; ` +

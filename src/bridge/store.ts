@@ -1,13 +1,4 @@
-import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from "@aws-sdk/client-dynamodb";
-import {
-  BatchWriteCommand,
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import type { DynamoDb } from "./aws/dynamodb";
 
 /**
  * One DynamoDB table, keyed `pk`/`sk`, holds everything the bridge remembers:
@@ -63,53 +54,42 @@ export function normalizeAddress(address: string): string {
 }
 
 export class BridgeStore {
-  private readonly doc: DynamoDBDocumentClient;
-
   constructor(
-    client: DynamoDBClient,
+    private readonly db: DynamoDb,
     readonly tableName: string,
     private readonly now: () => number = Date.now,
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  }
+  ) {}
 
-  /** Conditional write on the Svix message id: `true` the first time, `false` for every redelivery. */
+  /**
+   * Conditional write on the Svix message id: `true` the first time, `false` for every redelivery.
+   * Each claim carries a random token: when a retried put meets an existing item, the token tells a
+   * redelivery apart from this call's own earlier attempt whose answer was lost.
+   */
   async claimDelivery(source: string, svixId: string): Promise<boolean> {
+    const key = { pk: `delivery#${source}#${svixId}`, sk: "delivery" };
+    const claim = crypto.randomUUID();
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            pk: `delivery#${source}#${svixId}`,
-            sk: "delivery",
-            at: this.iso(),
-            expiresAt: this.epoch() + DEDUPE_TTL_SECONDS,
-          },
-          ConditionExpression: "attribute_not_exists(pk)",
-        }),
+      await this.db.put(
+        this.tableName,
+        { ...key, claim, at: this.iso(), expiresAt: this.epoch() + DEDUPE_TTL_SECONDS },
+        { condition: "attribute_not_exists(pk)" },
       );
       return true;
     } catch (err) {
-      if ((err as Error).name === "ConditionalCheckFailedException") return false;
-      throw err;
+      if ((err as Error).name !== "ConditionalCheckFailedException") throw err;
+      const existing = await this.db.get(this.tableName, key, true);
+      return existing?.claim === claim;
     }
   }
 
   /** Undoes a claim when the event could not be queued, so the sender's retry is not taken for a duplicate. */
   async releaseDelivery(source: string, svixId: string): Promise<void> {
-    await this.doc.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: `delivery#${source}#${svixId}`, sk: "delivery" },
-      }),
-    );
+    await this.db.delete(this.tableName, { pk: `delivery#${source}#${svixId}`, sk: "delivery" });
   }
 
   async getSuppression(address: string): Promise<Suppression | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: addressKey(address), sk: "suppression" } }),
-    );
-    return out.Item ? toSuppression(out.Item) : undefined;
+    const item = await this.db.get(this.tableName, { pk: addressKey(address), sk: "suppression" });
+    return item ? toSuppression(item) : undefined;
   }
 
   /** Puts an address on the ledger; a repeat keeps the first reason and time and refreshes `lastAt`. */
@@ -121,45 +101,35 @@ export class BridgeStore {
   }): Promise<Suppression> {
     const at = this.iso();
     const address = normalizeAddress(input.address);
-    const out = await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: addressKey(address), sk: "suppression" },
-        UpdateExpression:
+    const attributes = await this.db.update(
+      this.tableName,
+      { pk: addressKey(address), sk: "suppression" },
+      {
+        update:
           "SET address = :a, reason = if_not_exists(reason, :r), eventType = if_not_exists(eventType, :e), " +
           "firstAt = if_not_exists(firstAt, :t), lastAt = :t ADD hits :one",
-        ExpressionAttributeValues: {
-          ":a": address,
-          ":r": input.reason,
-          ":e": input.eventType,
-          ":t": at,
-          ":one": 1,
-        },
-        ReturnValues: "ALL_NEW",
-      }),
+        values: { ":a": address, ":r": input.reason, ":e": input.eventType, ":t": at, ":one": 1 },
+        returnValues: "ALL_NEW",
+      },
     );
     if (input.userId) await this.linkUser(address, input.userId);
-    return toSuppression(out.Attributes ?? {});
+    return toSuppression(attributes ?? {});
   }
 
   /** Remembers that a ledger entry belongs to a user (for purging on `user.deleted`). */
   async linkUser(address: string, userId: string): Promise<void> {
     const normalized = normalizeAddress(address);
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: `user#${userId}`, sk: addressKey(normalized), address: normalized, at: this.iso() },
-      }),
-    );
-    await this.doc
-      .send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: addressKey(normalized), sk: "suppression" },
-          UpdateExpression: "SET userId = :u",
-          ConditionExpression: "attribute_exists(pk)",
-          ExpressionAttributeValues: { ":u": userId },
-        }),
+    await this.db.put(this.tableName, {
+      pk: `user#${userId}`,
+      sk: addressKey(normalized),
+      address: normalized,
+      at: this.iso(),
+    });
+    await this.db
+      .update(
+        this.tableName,
+        { pk: addressKey(normalized), sk: "suppression" },
+        { update: "SET userId = :u", condition: "attribute_exists(pk)", values: { ":u": userId } },
       )
       .catch((err: Error) => {
         if (err.name !== "ConditionalCheckFailedException") throw err;
@@ -168,50 +138,34 @@ export class BridgeStore {
 
   /** Soft bounces and delays are counted, never blocking. */
   async recordSoft(address: string, eventType: string): Promise<number> {
-    const out = await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: addressKey(address), sk: "soft" },
-        UpdateExpression: "SET lastAt = :t, lastEvent = :e ADD hits :one",
-        ExpressionAttributeValues: { ":t": this.iso(), ":e": eventType, ":one": 1 },
-        ReturnValues: "UPDATED_NEW",
-      }),
+    const attributes = await this.db.update(
+      this.tableName,
+      { pk: addressKey(address), sk: "soft" },
+      {
+        update: "SET lastAt = :t, lastEvent = :e ADD hits :one",
+        values: { ":t": this.iso(), ":e": eventType, ":one": 1 },
+        returnValues: "UPDATED_NEW",
+      },
     );
-    return Number(out.Attributes?.hits ?? 0);
+    return Number(attributes?.hits ?? 0);
   }
 
   /** Deletes every ledger entry linked to the user; returns how many addresses were purged. */
   async purgeUser(userId: string): Promise<number> {
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": `user#${userId}` },
-      }),
-    );
-    const addresses = (out.Items ?? []).map((item) => String(item.address));
+    const items = await this.db.query(this.tableName, "pk = :pk", { values: { ":pk": `user#${userId}` } });
+    const addresses = items.map((item) => String(item.address));
     const keys = addresses.flatMap((a) => [
       { pk: addressKey(a), sk: "suppression" },
       { pk: addressKey(a), sk: "soft" },
       { pk: `user#${userId}`, sk: addressKey(a) },
     ]);
-    for (let i = 0; i < keys.length; i += 25) {
-      await this.doc.send(
-        new BatchWriteCommand({
-          RequestItems: {
-            [this.tableName]: keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })),
-          },
-        }),
-      );
-    }
+    await this.db.batchDelete(this.tableName, keys);
     return addresses.length;
   }
 
   async getSend(clerkEmailId: string): Promise<SendRecord | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: `email#${clerkEmailId}`, sk: "send" } }),
-    );
-    return out.Item as SendRecord | undefined;
+    const item = await this.db.get(this.tableName, { pk: `email#${clerkEmailId}`, sk: "send" });
+    return item as SendRecord | undefined;
   }
 
   /** Records the outcome of a send; the timeline already collected (events can race the send) is kept. */
@@ -223,29 +177,24 @@ export class BridgeStore {
     };
     const names = Object.keys(fields).filter((k) => fields[k] !== undefined);
     const writes: Array<Promise<unknown>> = [
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `email#${record.clerkEmailId}`, sk: "send" },
-          UpdateExpression: `SET ${names.map((k) => `#${k} = :${k}`).join(", ")}`,
-          ExpressionAttributeNames: Object.fromEntries(names.map((k) => [`#${k}`, k])),
-          ExpressionAttributeValues: Object.fromEntries(names.map((k) => [`:${k}`, fields[k]])),
-        }),
+      this.db.update(
+        this.tableName,
+        { pk: `email#${record.clerkEmailId}`, sk: "send" },
+        {
+          update: `SET ${names.map((k) => `#${k} = :${k}`).join(", ")}`,
+          names: Object.fromEntries(names.map((k) => [`#${k}`, k])),
+          values: Object.fromEntries(names.map((k) => [`:${k}`, fields[k]])),
+        },
       ),
     ];
     if (record.resendEmailId) {
       writes.push(
-        this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              pk: `resend#${record.resendEmailId}`,
-              sk: "email",
-              clerkEmailId: record.clerkEmailId,
-              expiresAt: this.epoch() + EMAIL_RECORD_TTL_SECONDS,
-            },
-          }),
-        ),
+        this.db.put(this.tableName, {
+          pk: `resend#${record.resendEmailId}`,
+          sk: "email",
+          clerkEmailId: record.clerkEmailId,
+          expiresAt: this.epoch() + EMAIL_RECORD_TTL_SECONDS,
+        }),
       );
     }
     await Promise.all(writes);
@@ -253,10 +202,8 @@ export class BridgeStore {
 
   /** The Clerk email id a Resend email was sent for, when this bridge sent it. */
   async clerkEmailIdFor(resendEmailId: string): Promise<string | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: `resend#${resendEmailId}`, sk: "email" } }),
-    );
-    return typeof out.Item?.clerkEmailId === "string" ? out.Item.clerkEmailId : undefined;
+    const item = await this.db.get(this.tableName, { pk: `resend#${resendEmailId}`, sk: "email" });
+    return typeof item?.clerkEmailId === "string" ? item.clerkEmailId : undefined;
   }
 
   /**
@@ -270,19 +217,11 @@ export class BridgeStore {
     const key = ref.clerkEmailId
       ? { pk: `email#${ref.clerkEmailId}`, sk: "send" }
       : { pk: `resend#${ref.resendEmailId}`, sk: "email" };
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: key,
-        UpdateExpression:
-          "SET timeline = list_append(if_not_exists(timeline, :empty), :entry), expiresAt = if_not_exists(expiresAt, :exp)",
-        ExpressionAttributeValues: {
-          ":empty": [],
-          ":entry": [entry],
-          ":exp": this.epoch() + EMAIL_RECORD_TTL_SECONDS,
-        },
-      }),
-    );
+    await this.db.update(this.tableName, key, {
+      update:
+        "SET timeline = list_append(if_not_exists(timeline, :empty), :entry), expiresAt = if_not_exists(expiresAt, :exp)",
+      values: { ":empty": [], ":entry": [entry], ":exp": this.epoch() + EMAIL_RECORD_TTL_SECONDS },
+    });
   }
 
   private iso(): string {
@@ -310,23 +249,21 @@ function toSuppression(item: Record<string, unknown>): Suppression {
 }
 
 /** Creates the table the way the Pulumi program declares it; for local runs and tests. */
-export async function createBridgeTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function createBridgeTable(db: DynamoDb, tableName: string): Promise<void> {
   try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: [
-          { AttributeName: "pk", AttributeType: "S" },
-          { AttributeName: "sk", AttributeType: "S" },
-        ],
-        KeySchema: [
-          { AttributeName: "pk", KeyType: "HASH" },
-          { AttributeName: "sk", KeyType: "RANGE" },
-        ],
-      }),
-    );
+    await db.client.call("CreateTable", {
+      TableName: tableName,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [
+        { AttributeName: "pk", AttributeType: "S" },
+        { AttributeName: "sk", AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+    });
   } catch (err) {
-    if (!(err instanceof ResourceInUseException)) throw err;
+    if ((err as Error).name !== "ResourceInUseException") throw err;
   }
 }

@@ -1,10 +1,10 @@
-import { SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AwsJsonClient } from "../../src/bridge/aws/client";
 import { SecretsError, ssmSecretSource } from "../../src/bridge/secrets";
 import { StandInServer } from "../../src/sandbox/core/server";
 
-/** A loopback SSM that speaks the AWS JSON 1.1 protocol for GetParameters, enough for the real SDK client. */
-describe("ssmSecretSource with the real SSM client", () => {
+/** A loopback SSM that speaks the AWS JSON 1.1 protocol for GetParameters, called by the bridge's SSM client. */
+describe("ssmSecretSource through the signed-fetch SSM client", () => {
   const params: Record<string, string> = {
     "/bridge/resend": "re_live_secret",
     "/bridge/clerk": "sk_live_secret",
@@ -17,7 +17,7 @@ describe("ssmSecretSource with the real SSM client", () => {
     badJson: () => ({ status: 400, body: { __type: "SerializationException" } }),
     contentType: "application/x-amz-json-1.1",
   });
-  let client: SSMClient;
+  let client: AwsJsonClient;
 
   beforeAll(async () => {
     ssm.route("POST", "/", (req) => {
@@ -35,7 +35,7 @@ describe("ssmSecretSource with the real SSM client", () => {
         },
       };
     });
-    client = new SSMClient({
+    client = new AwsJsonClient("ssm", {
       endpoint: await ssm.listen(),
       region: "us-east-1",
       credentials: { accessKeyId: "local", secretAccessKey: "local" },
