@@ -64,7 +64,10 @@ export class LocalAwsResources {
   readonly lambdas = new Map<string, LocalLambda>();
   readonly functionUrls = new Map<string, FunctionUrl>();
   readonly eventSources = new Map<string, SqsEventSource>();
+  /** Where each function's code archive was unpacked: what the function runs. */
+  readonly codeDirectories = new Map<string, string>();
   private readonly dynamo: DynamoDBClient;
+  private closed = false;
 
   constructor(private readonly options: LocalAwsResourceOptions) {
     this.dynamo = new DynamoDBClient(sandboxClientConfig(options.aws.dynamodb.endpoint));
@@ -143,6 +146,7 @@ export class LocalAwsResources {
     const handler = String(inputs.handler ?? "");
     const dir = join(this.options.workDir, functionName);
     await unpackArchive(functionName, inputs.code, dir);
+    this.codeDirectories.set(functionName, dir);
     const fileStem = handler.split(".")[0] ?? "";
     const entries = await readdir(dir);
     const bundle = entries.find((f) => [".mjs", ".js", ".cjs"].some((ext) => f === `${fileStem}${ext}`));
@@ -162,6 +166,7 @@ export class LocalAwsResources {
       awsEnvironment: this.options.functionNetwork,
       onLog: (line) => this.options.onFunctionLog?.(functionName, line),
     });
+    await this.unlessClosed(() => lambda.close());
     this.lambdas.set(functionName, lambda);
     return {
       id: functionName,
@@ -177,6 +182,7 @@ export class LocalAwsResources {
       );
     }
     const url = await startFunctionUrl(lambda);
+    await this.unlessClosed(() => url.close());
     this.functionUrls.set(lambda.name, url);
     return {
       id: lambda.name,
@@ -202,6 +208,7 @@ export class LocalAwsResources {
       maximumConcurrency: scaling?.maximumConcurrency,
       reportBatchItemFailures: responseTypes.includes("ReportBatchItemFailures"),
     });
+    await this.unlessClosed(() => source.stop());
     const uuid = createHash("sha256").update(name).digest("hex");
     const id = `${uuid.slice(0, 8)}-${uuid.slice(8, 12)}-${uuid.slice(12, 16)}-${uuid.slice(16, 20)}-${uuid.slice(20, 32)}`;
     this.eventSources.set(id, source);
@@ -209,10 +216,18 @@ export class LocalAwsResources {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.allSettled([...this.eventSources.values()].map((s) => s.stop()));
     await Promise.allSettled([...this.functionUrls.values()].map((u) => u.close()));
     await Promise.allSettled([...this.lambdas.values()].map((l) => l.close()));
     this.dynamo.destroy();
+  }
+
+  /** A creation that finishes after the cloud was closed (a failed deployment) is undone at once. */
+  private async unlessClosed(undo: () => Promise<void>): Promise<void> {
+    if (!this.closed) return;
+    await undo();
+    throw new Error("the local cloud was closed during the deployment");
   }
 
   /** A function by name or ARN, as Lambda accepts either. */
