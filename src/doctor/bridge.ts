@@ -1,0 +1,111 @@
+import { type CheckResult, resultsFor } from "./types";
+
+/** One HTTP exchange with the bridge: the status, or why there was none. */
+export interface Probe {
+  status?: number;
+  ms: number;
+  /** Set when no answer came: connection refused, timeout, DNS failure. */
+  error?: string;
+}
+
+export interface BridgeFacts {
+  url: string;
+  health: Probe;
+  /** Absent when the health probe got no answer: a bridge that is down proves nothing more. */
+  unsignedWebhook?: Probe;
+}
+
+/** Svix wants a 2xx within 15 s; a health answer slower than this leaves little room for real work. */
+export const SLOW_HEALTH_MS = 3_000;
+
+async function probe(url: string, init: RequestInit, timeoutMs: number): Promise<Probe> {
+  const started = Date.now();
+  try {
+    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return { status: res.status, ms: Date.now() - started };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const name = (err as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : undefined;
+    return {
+      ms: Date.now() - started,
+      error: name ?? cause?.code ?? cause?.message ?? (err as Error).message,
+    };
+  }
+}
+
+/**
+ * `GET /health`, then a POST to `/webhooks/clerk` without Svix headers. The probe body is an event type the
+ * bridge ignores, so even a bridge that skips verification does nothing with it.
+ */
+export async function fetchBridgeFacts(bridgeUrl: string, timeoutMs = 10_000): Promise<BridgeFacts> {
+  const base = bridgeUrl.replace(/\/+$/, "");
+  const health = await probe(`${base}/health`, { method: "GET" }, timeoutMs);
+  if (health.status === undefined) return { url: base, health };
+  const unsignedWebhook = await probe(
+    `${base}/webhooks/clerk`,
+    {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ type: "doctor.probe", object: "event", data: {} }),
+    },
+    timeoutMs,
+  );
+  return { url: base, health, unsignedWebhook };
+}
+
+const bridge = resultsFor("bridge");
+
+const DEPLOY_FIX =
+  "check the ingest function's CloudWatch logs, then pulumi up (the bridgeUrl output is the Function URL)";
+
+export function checkBridgeHealth(facts: BridgeFacts | undefined): CheckResult {
+  const id = "bridge.health";
+  if (!facts) {
+    return bridge.warn(
+      id,
+      "the bridge URL is unknown, so the bridge was not probed",
+      "pass --bridge-url <Function URL> or --outputs <file from pulumi stack output --json>",
+    );
+  }
+  const { health } = facts;
+  if (health.status === undefined) {
+    return bridge.fail(
+      id,
+      `${facts.url}/health did not answer (${health.error}): the bridge is down`,
+      DEPLOY_FIX,
+    );
+  }
+  if (health.status < 200 || health.status > 299) {
+    return bridge.fail(id, `${facts.url}/health answered HTTP ${health.status}`, DEPLOY_FIX);
+  }
+  if (health.ms > SLOW_HEALTH_MS) {
+    return bridge.warn(
+      id,
+      `${facts.url}/health took ${health.ms} ms (Svix gives up after 15 s)`,
+      "raise bridgeMemoryMb (more CPU, faster cold starts) and pulumi up",
+    );
+  }
+  return bridge.pass(id, `${facts.url}/health answered ${health.status} in ${health.ms} ms`);
+}
+
+/** Whether the bridge answers at all, which decides if Clerk still delivering a template is a failure. */
+export const bridgeIsUp = (facts: BridgeFacts | undefined) =>
+  facts?.health.status !== undefined && facts.health.status >= 200 && facts.health.status < 300;
+
+export function checkSignatureEnforced(facts: BridgeFacts | undefined): CheckResult[] {
+  const probe = facts?.unsignedWebhook;
+  if (!facts || !probe) return [];
+  const id = "bridge.signature";
+  const url = `${facts.url}/webhooks/clerk`;
+  if (probe.status === 401) return [bridge.pass(id, `${url} rejects unsigned webhooks (401)`)];
+  const fix =
+    "deploy the current bridge (pulumi up): ingest must verify svix-signature with the secret in the clerk webhook parameter before anything else";
+  if (probe.status === undefined)
+    return [bridge.fail(id, `${url} did not answer (${probe.error})`, DEPLOY_FIX)];
+  const what =
+    probe.status >= 200 && probe.status < 300
+      ? "accepted an unsigned webhook: anyone can make it send mail or flag users"
+      : "did not reject an unsigned webhook as unauthenticated";
+  return [bridge.fail(id, `${url} ${what} (HTTP ${probe.status}, expected 401)`, fix)];
+}

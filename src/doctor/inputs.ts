@@ -1,0 +1,88 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { PROJECT, parseStackConfig, StackConfigError, type StackSettings } from "../../infra/config";
+import { type CheckResult, resultsFor } from "./types";
+
+const config = resultsFor("config");
+
+/**
+ * `Pulumi.<stack>.yaml` as the Pulumi CLI hands it to the program: project keys without the prefix,
+ * structured values as JSON text. Encrypted values cannot be read without the stack's secrets provider;
+ * they are left out and remembered as secrets, so the credentials come from the environment instead.
+ */
+export function readStackValues(path: string): { values: Record<string, string>; secretKeys: Set<string> } {
+  const parsed = parse(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null;
+  const values: Record<string, string> = {};
+  const secretKeys = new Set<string>();
+  for (const [fullKey, value] of Object.entries(parsed?.config ?? {})) {
+    const key = fullKey.startsWith(`${PROJECT}:`) ? fullKey.slice(PROJECT.length + 1) : fullKey;
+    if (key === fullKey && fullKey !== "cloudflare:apiToken") continue; // other providers' settings
+    if (value && typeof value === "object" && "secure" in value) {
+      secretKeys.add(fullKey);
+      continue;
+    }
+    values[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return { values, secretKeys };
+}
+
+export type LoadedStack =
+  | { ok: true; settings: StackSettings; file: string }
+  | { ok: false; problems: CheckResult[] };
+
+/** The stack's settings through the program's own parser; every problem becomes a `config` failure. */
+export function loadStack(stack: string, dir: string, env: Record<string, string | undefined>): LoadedStack {
+  const file = join(dir, `Pulumi.${stack}.yaml`);
+  if (!existsSync(file)) {
+    return {
+      ok: false,
+      problems: [
+        config.fail(
+          "config.stack-file",
+          `${file} does not exist`,
+          `pass --stack <name> of an existing Pulumi.<name>.yaml, or run from the project directory`,
+        ),
+      ],
+    };
+  }
+  try {
+    const { values, secretKeys } = readStackValues(file);
+    const settings = parseStackConfig({ values, isSecret: (key) => secretKeys.has(key), env });
+    return { ok: true, settings, file };
+  } catch (err) {
+    if (!(err instanceof StackConfigError)) {
+      return {
+        ok: false,
+        problems: [
+          config.fail("config.stack-file", `${file}: ${(err as Error).message}`, "fix the YAML syntax"),
+        ],
+      };
+    }
+    return {
+      ok: false,
+      problems: err.problems.map((p) =>
+        config.fail(`config.${p.key}`, `${PROJECT}:${p.key} ${p.message}`, p.fix),
+      ),
+    };
+  }
+}
+
+/** The `bridgeUrl` output from a `pulumi stack output --json` file. */
+export function readBridgeUrl(path: string): { ok: true; url: string } | { ok: false; problem: CheckResult } {
+  const fix = "pulumi stack output --json > outputs.json after pulumi up, or pass --bridge-url";
+  let outputs: unknown;
+  try {
+    outputs = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    return {
+      ok: false,
+      problem: config.fail("config.outputs", `${path} is not readable JSON (${(err as Error).message})`, fix),
+    };
+  }
+  const url = (outputs as { bridgeUrl?: unknown } | null)?.bridgeUrl;
+  if (typeof url !== "string" || !/^https?:\/\//.test(url)) {
+    return { ok: false, problem: config.fail("config.outputs", `${path} has no bridgeUrl output`, fix) };
+  }
+  return { ok: true, url };
+}

@@ -1,0 +1,63 @@
+import { AREAS, type Area, type CheckResult, type Status } from "./types";
+
+export interface DoctorReport {
+  stack: string;
+  sendingDomain?: string;
+  results: CheckResult[];
+  summary: Record<Status, number>;
+}
+
+const TITLES: Record<Area, string> = {
+  config: "Stack settings",
+  dns: "DNS",
+  resend: "Resend",
+  clerk: "Clerk",
+  bridge: "Bridge",
+};
+
+const MARKS: Record<Status, string> = { pass: "PASS", warn: "WARN", fail: "FAIL" };
+
+export function buildReport(
+  stack: string,
+  sendingDomain: string | undefined,
+  results: CheckResult[],
+): DoctorReport {
+  const summary: Record<Status, number> = { pass: 0, warn: 0, fail: 0 };
+  for (const r of results) summary[r.status] += 1;
+  return { stack, sendingDomain, results, summary };
+}
+
+/** 1 when anything failed, as resend-cli's doctor does; warnings alone keep 0 so CI can run it. */
+export function exitCode(report: DoctorReport): number {
+  return report.summary.fail > 0 ? 1 : 0;
+}
+
+export function formatText(report: DoctorReport): string {
+  const lines = [
+    `Deliverability doctor: stack ${report.stack}${report.sendingDomain ? ` (${report.sendingDomain})` : ""}`,
+  ];
+  for (const area of AREAS) {
+    const results = report.results.filter((r) => r.area === area);
+    if (results.length === 0) continue;
+    lines.push("", TITLES[area]);
+    for (const r of results) {
+      lines.push(`  ${MARKS[r.status]}  ${r.message}`);
+      if (r.fix) lines.push(`        fix: ${r.fix}`);
+    }
+  }
+  const { pass, warn, fail } = report.summary;
+  const verdict = fail > 0 ? "unhealthy" : warn > 0 ? "healthy, with warnings" : "healthy";
+  lines.push("", `${pass} passed, ${warn} warnings, ${fail} failed: ${verdict}`);
+  return `${lines.join("\n")}\n`;
+}
+
+export function formatJson(report: DoctorReport): string {
+  return `${JSON.stringify({ ...report, ok: exitCode(report) === 0 }, null, 2)}\n`;
+}
+
+/** Replaces every occurrence of a secret (long enough to be one) with `***`, wherever a vendor echoed it. */
+export function redact(results: CheckResult[], secrets: (string | undefined)[]): CheckResult[] {
+  const known = secrets.filter((s): s is string => typeof s === "string" && s.length >= 8);
+  const scrub = (text: string) => known.reduce((out, secret) => out.split(secret).join("***"), text);
+  return results.map((r) => ({ ...r, message: scrub(r.message), ...(r.fix ? { fix: scrub(r.fix) } : {}) }));
+}
