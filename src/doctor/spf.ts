@@ -1,5 +1,5 @@
 import type { Answer, DnsLookup } from "./dns-lookup";
-import { type CheckResult, resultsFor } from "./types";
+import { type CheckResult, plural, resultsFor } from "./types";
 
 const dns = resultsFor("dns");
 
@@ -157,7 +157,7 @@ export function checkSpfLimits(name: string, analysis: SpfAnalysis): CheckResult
     results.push(
       dns.warn(
         `${id}.unresolved`,
-        `SPF at ${name}: could not follow ${analysis.unresolved.join(", ")}; ${analysis.lookups} lookups counted so far`,
+        `SPF at ${name}: could not follow ${analysis.unresolved.join(", ")}; ${plural(analysis.lookups, "lookup")} counted so far`,
         "check the resolver (--dns-server host:port) and run the doctor again",
       ),
     );

@@ -1,0 +1,148 @@
+import { generateKeyPairSync } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { checkDmarc, type DmarcExpectation, fetchDmarcFacts } from "../../src/doctor/dmarc";
+import type { MxValue } from "../../src/doctor/dns-lookup";
+import {
+  checkDkimKey,
+  checkExpectedRecord,
+  type ExpectedRecord,
+  type NameFacts,
+} from "../../src/doctor/records";
+import { absent, found, txtLookup } from "./fake-dns";
+
+const spki = (type: "rsa" | "ec") =>
+  (type === "rsa"
+    ? generateKeyPairSync("rsa", { modulusLength: 1024 })
+    : generateKeyPairSync("ec", { namedCurve: "P-256" })
+  ).publicKey
+    .export({ format: "der", type: "spki" })
+    .toString("base64");
+
+const RSA = spki("rsa");
+const DKIM: ExpectedRecord = {
+  record: "DKIM",
+  type: "TXT",
+  fqdn: "resend._domainkey.mail.example.com",
+  value: `p=${RSA}`,
+};
+const MX: ExpectedRecord = {
+  record: "SPF",
+  type: "MX",
+  fqdn: "send.mail.example.com",
+  value: "feedback-smtp.us-east-1.amazonses.com",
+  priority: 10,
+};
+
+function facts(fqdn: string, parts: Partial<Omit<NameFacts, "fqdn">>): NameFacts {
+  return { fqdn, txt: absent, mx: absent, cname: absent, ...parts };
+}
+
+describe("expected records", () => {
+  it("a DKIM key published with v=DKIM1 tags and split whitespace still matches Resend's", () => {
+    const published = `v=DKIM1; k=rsa; p=${RSA.slice(0, 100)} ${RSA.slice(100)}`;
+    const [result] = checkExpectedRecord(DKIM, facts(DKIM.fqdn, { txt: found(published) }));
+    expect(result).toMatchObject({ check: "dns.dkim-txt", status: "pass" });
+  });
+
+  it("a CNAME at the name hides the expected record and is reported as the conflict", () => {
+    const [result] = checkExpectedRecord(
+      DKIM,
+      facts(DKIM.fqdn, { cname: found("resend._domainkey.old-provider.example"), txt: found("p=other") }),
+    );
+    expect(result).toMatchObject({ check: "dns.dkim-txt.conflict", status: "fail" });
+    expect(result?.fix).toContain(`delete the CNAME at ${DKIM.fqdn}`);
+  });
+
+  it("an MX preferred over Resend's fails; only a different priority warns", () => {
+    const preferred: MxValue[] = [
+      { priority: 5, exchange: "mx.other.example" },
+      { priority: 10, exchange: MX.value },
+    ];
+    const worse = checkExpectedRecord(MX, facts(MX.fqdn, { mx: found(...preferred) }));
+    expect(worse.map((r) => [r.check, r.status])).toEqual([
+      ["dns.spf-mx.priority", "fail"],
+      ["dns.spf-mx", "pass"],
+    ]);
+    const shifted = checkExpectedRecord(
+      MX,
+      facts(MX.fqdn, { mx: found({ priority: 20, exchange: `${MX.value}` }) }),
+    );
+    expect(shifted.map((r) => [r.check, r.status])).toEqual([
+      ["dns.spf-mx.priority", "warn"],
+      ["dns.spf-mx", "pass"],
+    ]);
+    const wrong = checkExpectedRecord(
+      MX,
+      facts(MX.fqdn, { mx: found({ priority: 10, exchange: "mx.other.example" }) }),
+    );
+    expect(wrong[0]).toMatchObject({
+      status: "fail",
+      message: `SPF MX ${MX.fqdn} points to 10 mx.other.example, not ${MX.value}`,
+    });
+  });
+
+  it("the DKIM key must decode as an RSA public key", () => {
+    const check = (value: string) => checkDkimKey(DKIM, facts(DKIM.fqdn, { txt: found(value) }))[0];
+    expect(check(`p=${RSA}`)).toMatchObject({
+      status: "pass",
+      message: `${DKIM.fqdn} holds a 1024-bit RSA key`,
+    });
+    expect(check(`p=${RSA.slice(0, 120)}`)?.status).toBe("fail");
+    expect(check(`p=${spki("ec")}`)?.message).toContain("holds a ec key, not RSA");
+    expect(check("v=DKIM1; p=")?.message).toContain("an empty p= revokes it");
+  });
+});
+
+const STAGE: DmarcExpectation = { policy: "quarantine", pct: 50, rua: ["dmarc@example.com"], stack: "prod" };
+
+async function dmarc(records: Parameters<typeof txtLookup>[0], expected = STAGE) {
+  return checkDmarc(await fetchDmarcFacts("auth.example.com", "example.com", txtLookup(records)), expected);
+}
+
+describe("DMARC", () => {
+  it("matches the stage, pct and rua of the stack", async () => {
+    const results = await dmarc({
+      "_dmarc.auth.example.com": ["v=DMARC1; p=quarantine; pct=50; rua=mailto:dmarc@example.com;"],
+    });
+    expect(results.map((r) => [r.check, r.status])).toEqual([
+      ["dns.dmarc.present", "pass"],
+      ["dns.dmarc.policy", "pass"],
+    ]);
+  });
+
+  it("an inherited organizational record applies its sp= and warns that the stack's own is missing", async () => {
+    const results = await dmarc({
+      "_dmarc.example.com": ["v=DMARC1; p=reject; sp=quarantine; pct=50; rua=mailto:dmarc@example.com"],
+    });
+    expect(results.map((r) => [r.check, r.status])).toEqual([
+      ["dns.dmarc.present", "warn"],
+      ["dns.dmarc.policy", "pass"],
+    ]);
+    expect(results[0]?.fix).toBe(
+      'publish TXT _dmarc.auth.example.com = "v=DMARC1; p=quarantine; pct=50; rua=mailto:dmarc@example.com;" (pulumi up publishes it)',
+    );
+  });
+
+  it("two records void DMARC; a missing rua or another pct warns; p=none warns only in prod", async () => {
+    const two = await dmarc({ "_dmarc.auth.example.com": ["v=DMARC1; p=none", "v=DMARC1; p=reject"] });
+    expect(two).toEqual([expect.objectContaining({ check: "dns.dmarc.single", status: "fail" })]);
+
+    const loose = await dmarc({ "_dmarc.auth.example.com": ["v=DMARC1; p=quarantine"] });
+    expect(loose.filter((r) => r.status === "warn").map((r) => r.check)).toEqual([
+      "dns.dmarc.rua",
+      "dns.dmarc.pct",
+    ]);
+
+    const none = { policy: "none" as const, pct: 100, rua: ["dmarc@example.com"] };
+    const record = { "_dmarc.auth.example.com": ["v=DMARC1; p=none; rua=mailto:dmarc@example.com"] };
+    expect((await dmarc(record, { ...none, stack: "prod" })).map((r) => r.check)).toContain(
+      "dns.dmarc.enforcement",
+    );
+    expect((await dmarc(record, { ...none, stack: "dev" })).every((r) => r.status === "pass")).toBe(true);
+  });
+
+  it("a resolver failure warns instead of reporting DMARC missing", async () => {
+    const results = await dmarc({ "_dmarc.auth.example.com": "ERR:ETIMEOUT" });
+    expect(results).toEqual([expect.objectContaining({ check: "dns.dmarc.present", status: "warn" })]);
+  });
+});
