@@ -1,4 +1,4 @@
-import { AREAS, type Area, type CheckResult, type Status } from "./types";
+import { AREAS, type Area, type CheckResult, plural, type Status } from "./types";
 
 export interface DoctorReport {
   stack: string;
@@ -47,7 +47,7 @@ export function formatText(report: DoctorReport): string {
   }
   const { pass, warn, fail } = report.summary;
   const verdict = fail > 0 ? "unhealthy" : warn > 0 ? "healthy, with warnings" : "healthy";
-  lines.push("", `${pass} passed, ${warn} warnings, ${fail} failed: ${verdict}`);
+  lines.push("", `${pass} passed, ${plural(warn, "warning")}, ${fail} failed: ${verdict}`);
   return `${lines.join("\n")}\n`;
 }
 
