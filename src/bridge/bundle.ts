@@ -47,7 +47,8 @@ const stubUnused: Plugin = {
 /**
  * Bundles the two Lambda handlers into `ingest.mjs` and `worker.mjs` (handlers `ingest.handler`,
  * `worker.handler`): ESM, minified, no source maps or path comments, so the same sources give
- * byte-identical files. The AWS SDK stays external because the nodejs24.x runtime provides it.
+ * byte-identical files. The handlers call AWS through `src/bridge/aws/` (signed fetch), not the AWS SDK; it stays
+ * external all the same, so an accidental SDK import resolves to the runtime's copy instead of adding megabytes.
  */
 export async function bundleBridge(outDir: string): Promise<BridgeBundle> {
   const dir = resolve(outDir);

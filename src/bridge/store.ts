@@ -62,23 +62,28 @@ export class BridgeStore {
 
   /**
    * Conditional write on the Svix message id: `true` the first time, `false` for every redelivery.
-   * Each claim carries a random token: when a retried put meets an existing item, the token tells a
-   * redelivery apart from this call's own earlier attempt whose answer was lost.
+   * Each claim carries a random token and the condition accepts an item holding that same token: a put
+   * retried after DynamoDB applied it but its answer was lost succeeds as this call's own claim instead
+   * of passing for a redelivery (and needs no read, so ingest keeps its PutItem/DeleteItem-only role).
    */
   async claimDelivery(source: string, svixId: string): Promise<boolean> {
-    const key = { pk: `delivery#${source}#${svixId}`, sk: "delivery" };
     const claim = crypto.randomUUID();
     try {
       await this.db.put(
         this.tableName,
-        { ...key, claim, at: this.iso(), expiresAt: this.epoch() + DEDUPE_TTL_SECONDS },
-        { condition: "attribute_not_exists(pk)" },
+        {
+          pk: `delivery#${source}#${svixId}`,
+          sk: "delivery",
+          claim,
+          at: this.iso(),
+          expiresAt: this.epoch() + DEDUPE_TTL_SECONDS,
+        },
+        { condition: "attribute_not_exists(pk) OR claim = :claim", values: { ":claim": claim } },
       );
       return true;
     } catch (err) {
-      if ((err as Error).name !== "ConditionalCheckFailedException") throw err;
-      const existing = await this.db.get(this.tableName, key, true);
-      return existing?.claim === claim;
+      if ((err as Error).name === "ConditionalCheckFailedException") return false;
+      throw err;
     }
   }
 

@@ -39,11 +39,10 @@ export class DynamoDb {
     await this.client.call("PutItem", { TableName: table, Item: marshallItem(item), ...expression(input) });
   }
 
-  async get(table: string, key: Item, consistent = false): Promise<Item | undefined> {
+  async get(table: string, key: Item): Promise<Item | undefined> {
     const out = await this.client.call<{ Item?: DynamoItem }>("GetItem", {
       TableName: table,
       Key: marshallItem(key),
-      ...(consistent ? { ConsistentRead: true } : {}),
     });
     return out.Item ? unmarshallItem(out.Item) : undefined;
   }
