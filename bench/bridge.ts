@@ -3,6 +3,9 @@ import { createHmac } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { Resend } from "resend";
 import { AwsJsonClient } from "../src/bridge/aws/client";
@@ -150,23 +153,26 @@ export async function ingestCpu(): Promise<Figure[]> {
   // the client side (serialisation, signing, HTTP) is counted.
   const servers = await startAwsServersInChild();
   try {
-    const store = new BridgeStore(new DynamoDb(sandboxClientConfig(servers.dynamodb)), "bridge");
-    const queue = new SqsJobQueue(
-      new AwsJsonClient("sqs", sandboxClientConfig(servers.sqs)),
-      servers.queueUrl,
-    );
-    const full = ingestWith(store, queue);
     const m = 1_000;
-    const withIo = await quietly(() =>
-      cpuPerOp(m, async (i) => {
-        const id = `msg_io_${i}_${Math.random()}`;
-        const res = await full(functionUrlEvent(body, svixHeaders(id, [secret], body)));
-        if (res.statusCode !== 202) throw new Error(`ingest answered ${res.statusCode}: ${res.body}`);
-      }),
+    const perEvent = (store: IngestDeps["store"], queue: IngestDeps["queue"]) => {
+      const full = ingestWith(store, queue);
+      return quietly(() =>
+        cpuPerOp(m, async (i) => {
+          const id = `msg_io_${i}_${Math.random()}`;
+          const res = await full(functionUrlEvent(body, svixHeaders(id, [secret], body)));
+          if (res.statusCode !== 202) throw new Error(`ingest answered ${res.statusCode}: ${res.body}`);
+        }),
+      );
+    };
+    const withFetch = await perEvent(
+      new BridgeStore(new DynamoDb(sandboxClientConfig(servers.dynamodb)), "bridge"),
+      new SqsJobQueue(new AwsJsonClient("sqs", sandboxClientConfig(servers.sqs)), servers.queueUrl),
     );
+    const withSdk = await perEvent(...sdkStoreAndQueue(servers));
     // svixHeaders() signing in the loop is fixture cost, not handler cost: measure and subtract it.
     const signing = await cpuPerOp(m, (i) => svixHeaders(`msg_sig_${i}`, [secret], body));
-    const storeAndQueue = withIo - signing - own;
+    const viaFetch = withFetch - signing - own;
+    const viaSdk = withSdk - signing - own;
     return [
       {
         name: "Ingest CPU per event: handler's own work vs HMAC-SHA256 + JSON.parse floor",
@@ -174,14 +180,48 @@ export async function ingestCpu(): Promise<Figure[]> {
         target: "≤ 5×",
         detail:
           `${round(own, 1)} µs vs ${round(floor, 1)} µs per 2 KB email.created (${n} events, INFO logging formatted, ` +
-          `EMF metrics). Store + queue client CPU beside it: ${round(storeAndQueue, 1)} µs per event ` +
-          `(${round(storeAndQueue / floor, 1)}× the floor; DynamoDB conditional put + SQS SendMessage through the AWS SDK).`,
+          `EMF metrics). Store + queue client CPU beside it: ${round(viaFetch, 1)} µs per event ` +
+          `(${round(viaFetch / floor, 1)}× the floor; next figure).`,
+        command: COMMAND,
+      },
+      {
+        name: "Store + queue client CPU per event: SigV4-signed fetch clients vs the AWS SDK v3 making the same calls",
+        ratio: round(viaFetch / viaSdk),
+        detail:
+          `${round(viaFetch, 1)} µs vs ${round(viaSdk, 1)} µs per event (${m} events; DynamoDB conditional PutItem + SQS ` +
+          "SendMessage; stand-ins in another process, so only client-side serialisation, signing and HTTP count). " +
+          "The fetch clients sign with Web Crypto (asynchronous digest, importKey and sign per request) and send " +
+          "through Node's fetch; the SDK signs with node:crypto and sends through node:http.",
         command: COMMAND,
       },
     ];
   } finally {
     servers.stop();
   }
+}
+
+/** The same DynamoDB conditional put and SQS SendMessage through the AWS SDK, as the bridge made them before. */
+function sdkStoreAndQueue(servers: { dynamodb: string; sqs: string; queueUrl: string }) {
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(sandboxClientConfig(servers.dynamodb)));
+  const sqs = new SQSClient(sandboxClientConfig(servers.sqs));
+  const store: IngestDeps["store"] = {
+    async claimDelivery(source, svixId) {
+      const Item = { pk: `delivery#${source}#${svixId}`, sk: "delivery", at: new Date().toISOString() };
+      await doc.send(
+        new PutCommand({ TableName: "bridge", Item, ConditionExpression: "attribute_not_exists(pk)" }),
+      );
+      return true;
+    },
+    releaseDelivery: async () => undefined,
+  };
+  const queue: IngestDeps["queue"] = {
+    async send(message) {
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: servers.queueUrl, MessageBody: JSON.stringify(message) }),
+      );
+    },
+  };
+  return [store, queue] as const;
 }
 
 /** DynamoDB and SQS stand-ins in a separate process, so their CPU does not count as the bridge's. */
@@ -240,12 +280,17 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
     `const m = await Promise.all(${JSON.stringify(modules)}.map((x) => import(x))); ${clients}`;
   const scripts: Record<string, string> = {
     empty: `await import(${JSON.stringify(join(BENCH_DIR, "empty.mjs"))});`,
-    // What any handler using the same services pays: import the runtime's SDK and construct the clients.
-    ingestFloor: sdk(
+    // Node's own modules a handler needs before any bridge code runs: node:crypto for HMAC (ingest verifies
+    // Svix signatures), and Node's fetch implementation, which the Resend and Clerk constructors load
+    // (`new Headers`, `fetch.bind`) and which every call to Resend, Clerk or AWS goes through anyway.
+    cryptoFloor: `await import("node:crypto");`,
+    fetchFloor: `await import("node:crypto"); new Headers();`,
+    // What the handlers paid before they left the AWS SDK: importing it and constructing the clients.
+    ingestSdk: sdk(
       ["@aws-sdk/client-dynamodb", "@aws-sdk/lib-dynamodb", "@aws-sdk/client-sqs", "@aws-sdk/client-ssm"],
       "new m[0].DynamoDBClient({}); new m[2].SQSClient({}); new m[3].SSMClient({});",
     ),
-    workerFloor: sdk(
+    workerSdk: sdk(
       ["@aws-sdk/client-dynamodb", "@aws-sdk/lib-dynamodb", "@aws-sdk/client-ssm"],
       "new m[0].DynamoDBClient({}); new m[2].SSMClient({});",
     ),
@@ -254,7 +299,7 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
       w.createWorkerFromSecrets({ tableName: "bridge", fromAddress: "a@b.c", fromName: "A", stack: "bench", extraHeaders: {}, codeLifetimeSeconds: 600 }, { resendApiKey: "re_x", clerkSecretKey: "sk_x" });`,
   };
   await writeFile(join(BENCH_DIR, "empty.mjs"), "export const handler = async () => ({});\n");
-  const runs = 15;
+  const runs = 21;
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(scripts).map((k) => [k, []]));
   // Interleaved so machine noise hits every variant alike; each run is a fresh process, spawn to exit.
   for (let i = 0; i < runs + 2; i++) {
@@ -273,25 +318,41 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
     number
   >;
   const ms = (x: number | undefined) => `${round(x ?? Number.NaN, 1)} ms`;
-  const coldInit = (handler: "ingest" | "worker", what: string): Figure[] => {
+  const empty = t.empty ?? Number.NaN;
+  const coldInit = (
+    handler: "ingest" | "worker",
+    what: string,
+    floor: { key: string; what: string },
+  ): Figure[] => {
     const own = t[handler] ?? Number.NaN;
-    const floor = t[`${handler}Floor`] ?? Number.NaN;
-    const empty = t.empty ?? Number.NaN;
+    const runtime = t[floor.key] ?? Number.NaN;
+    const sdk = t[`${handler}Sdk`] ?? Number.NaN;
+    const verdict =
+      own / empty <= 1.15
+        ? "Met."
+        : `Not met: ${ms(runtime - empty)} of the ${ms(own - empty)} above the empty handler is ${floor.what}; ` +
+          `the bridge's own code and the libraries it bundles add ${ms(own - runtime)}.`;
     return [
       {
         name: `Cold init, ${handler}: fresh process importing ${handler}.mjs and ${what} vs an empty handler`,
         ratio: round(own / empty),
         target: "≤ 1.15×",
-        detail:
-          `median of ${runs}: ${handler} ${ms(own)}, empty handler ${ms(empty)}. Not met: the AWS SDK the runtime ` +
-          `provides (kept external by contract) costs ${ms(floor)} to import and construct by itself.`,
+        detail: `median of ${runs}: ${handler} ${ms(own)}, empty handler ${ms(empty)}. ${verdict}`,
         command: COMMAND,
       },
       {
-        name: `Cold init, ${handler}: the same vs importing and constructing only its AWS SDK clients (the bridge's own share)`,
-        ratio: round(own / floor),
+        name: `Cold init, ${handler}: the same vs ${floor.what} alone (the bridge's own share)`,
+        ratio: round(own / runtime),
         target: "≤ 1.15×",
-        detail: `median of ${runs}: ${handler} ${ms(own)} vs SDK floor ${ms(floor)}: the bridge's code adds ${ms(own - floor)}.`,
+        detail: `median of ${runs}: ${handler} ${ms(own)} vs ${ms(runtime)} for an empty handler that loads ${floor.what}.`,
+        command: COMMAND,
+      },
+      {
+        name: `Cold init, ${handler}: the same vs importing and constructing the AWS SDK clients it used before`,
+        ratio: round(own / sdk),
+        detail:
+          `median of ${runs}: ${handler} ${ms(own)} vs ${ms(sdk)} for the AWS SDK v3 clients alone ` +
+          "(the runtime's SDK, now unused: DynamoDB, SQS and SSM go through a SigV4-signed fetch).",
         command: COMMAND,
       },
     ];
@@ -301,11 +362,17 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
       name: "Bundle size: worker.mjs vs the 300 KB budget",
       ratio: round(bundle.bytes.worker / limit),
       target: "≤ 1.00",
-      detail: `worker.mjs ${bundle.bytes.worker} B, ingest.mjs ${bundle.bytes.ingest} B, minified ESM, AWS SDK external. No zod: payloads are checked by hand-written validation.`,
+      detail: `worker.mjs ${bundle.bytes.worker} B, ingest.mjs ${bundle.bytes.ingest} B, minified ESM, no AWS SDK (SigV4-signed fetch instead). No zod: payloads are checked by hand-written validation.`,
       command: COMMAND,
     },
-    ...coldInit("ingest", "building its DynamoDB, SQS and SSM clients"),
-    ...coldInit("worker", "building its Resend, Clerk, DynamoDB and SSM clients"),
+    ...coldInit("ingest", "building its DynamoDB, SQS and SSM clients", {
+      key: "cryptoFloor",
+      what: "node:crypto (HMAC for Svix signatures)",
+    }),
+    ...coldInit("worker", "building its Resend, Clerk and DynamoDB clients", {
+      key: "fetchFloor",
+      what: "node:crypto and Node's fetch (undici), which the Resend and Clerk clients load when built",
+    }),
   ];
 }
 
