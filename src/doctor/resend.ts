@@ -128,13 +128,11 @@ export function checkResendKey(facts: ResendFacts): CheckResult {
 }
 
 function listRecords(domain: ResendDomain, zone: string, statuses: string[]): string {
+  const expected = expectedRecords(domain, zone);
   return domain.records
-    .map((r, i) => ({
-      status: r.status,
-      label: recordLabel(expectedRecords(domain, zone)[i] as ExpectedRecord),
-    }))
-    .filter((r) => statuses.includes(r.status))
-    .map((r) => `${r.label} (${r.status})`)
+    .flatMap((r, i) =>
+      statuses.includes(r.status) ? [`${recordLabel(expected[i] as ExpectedRecord)} (${r.status})`] : [],
+    )
     .join("; ");
 }
 

@@ -37,42 +37,47 @@ export interface DoctorInputs {
   bridgeTimeoutMs?: number;
 }
 
-async function dnsChecks(inputs: DoctorInputs, resend: ResendFacts): Promise<CheckResult[]> {
-  const { settings, dns: lookup } = inputs;
-  const results: CheckResult[] = [];
-  const domain = resend.domain;
-  if (domain && domain !== "missing" && domain.ok) {
-    const facts = new Map<string, Promise<NameFacts>>();
-    const factsAt = (fqdn: string) => {
-      if (!facts.has(fqdn)) facts.set(fqdn, fetchNameFacts(fqdn, lookup));
-      return facts.get(fqdn) as Promise<NameFacts>;
-    };
-    for (const record of expectedRecords(domain.value, settings.dnsZone)) {
-      const at = await factsAt(record.fqdn);
-      results.push(...checkExpectedRecord(record, at));
-      if (record.record === "DKIM" && record.type === "TXT") results.push(...checkDkimKey(record, at));
-      if (record.type === "TXT" && isSpfRecord(record.value))
-        results.push(...(await spfLimits(record, at, lookup)));
-    }
-  } else {
-    results.push(
-      resultsFor("dns").warn(
-        "dns.records",
-        `the records Resend expects for ${settings.sendingDomain} are unknown (see Resend below), so they were not compared`,
-        "fix the Resend problems below and run the doctor again",
-      ),
-    );
-  }
-  const dmarc = await fetchDmarcFacts(settings.sendingDomain, settings.dnsZone, lookup);
-  results.push(
-    ...checkDmarc(dmarc, {
-      policy: settings.dmarcPolicy,
-      pct: settings.dmarcPct,
-      rua: settings.dmarcRua,
-      stack: inputs.stack,
+/** Checks for every record Resend expects, each name looked up once; names are looked up in parallel. */
+async function recordChecks(inputs: DoctorInputs, records: ExpectedRecord[]): Promise<CheckResult[]> {
+  const facts = new Map<string, Promise<NameFacts>>();
+  for (const { fqdn } of records) if (!facts.has(fqdn)) facts.set(fqdn, fetchNameFacts(fqdn, inputs.dns));
+  const perRecord = await Promise.all(
+    records.map(async (record) => {
+      const at = await (facts.get(record.fqdn) as Promise<NameFacts>);
+      return [
+        ...checkExpectedRecord(record, at),
+        ...(record.record === "DKIM" && record.type === "TXT" ? checkDkimKey(record, at) : []),
+        ...(record.type === "TXT" && isSpfRecord(record.value)
+          ? await spfLimits(record, at, inputs.dns)
+          : []),
+      ];
     }),
   );
-  return results;
+  return perRecord.flat();
+}
+
+async function dnsChecks(inputs: DoctorInputs, resend: ResendFacts): Promise<CheckResult[]> {
+  const { settings } = inputs;
+  const domain = resend.domain;
+  const [records, dmarc] = await Promise.all([
+    domain && domain !== "missing" && domain.ok
+      ? recordChecks(inputs, expectedRecords(domain.value, settings.dnsZone))
+      : [
+          resultsFor("dns").warn(
+            "dns.records",
+            `the records Resend expects for ${settings.sendingDomain} are unknown (see Resend below), so they were not compared`,
+            "fix the Resend problems below and run the doctor again",
+          ),
+        ],
+    fetchDmarcFacts(settings.sendingDomain, settings.dnsZone, inputs.dns),
+  ]);
+  const expectation = {
+    policy: settings.dmarcPolicy,
+    pct: settings.dmarcPct,
+    rua: settings.dmarcRua,
+    stack: inputs.stack,
+  };
+  return [...records, ...checkDmarc(dmarc, expectation)];
 }
 
 async function spfLimits(record: ExpectedRecord, at: NameFacts, lookup: DnsLookup): Promise<CheckResult[]> {

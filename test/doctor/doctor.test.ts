@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESEND_EVENTS } from "../../src/bridge/events";
+import { resolverLookup } from "../../src/doctor/dns-lookup";
 import { exitCode, formatJson, formatText } from "../../src/doctor/report";
 import { runDoctor } from "../../src/doctor/run";
 import type { CheckResult } from "../../src/doctor/types";
@@ -110,6 +111,22 @@ describe("doctor: DNS faults", () => {
     );
     expect(find(report.results, "dns.dkim-txt")).toMatchObject({ status: "warn" });
     expect(find(report.results, "dns.dkim-txt").message).toContain("ESERVFAIL");
+  });
+
+  it("an unreachable resolver turns every DNS check into a warning", async () => {
+    const port = new URL(await closedPortUrl()).port;
+    const report = await runDoctor(
+      world.inputs({ dns: resolverLookup({ server: `127.0.0.1:${port}`, timeoutMs: 200 }) }),
+    );
+    const dns = report.results.filter((r) => r.area === "dns");
+    expect(dns.map((r) => r.check)).toEqual([
+      "dns.dkim-txt",
+      "dns.spf-mx",
+      "dns.spf-txt",
+      "dns.dmarc.present",
+    ]);
+    expect(dns.every((r) => r.status === "warn")).toBe(true);
+    expect(exitCode(report)).toBe(0);
   });
 
   it("a wrong SPF value fails with Resend's value", async () => {
