@@ -93,8 +93,9 @@ export async function fetchResendFacts(options: {
 }): Promise<ResendFacts> {
   const resend = new Resend(options.apiKey, options.baseUrl ? { baseUrl: options.baseUrl } : {});
   const domains = await listAll((o) => resend.domains.list(o));
+  // A key that cannot list domains cannot list webhooks either: one failure is reported, by the key check.
+  if (!domains.ok) return { domains, webhooks: domains };
   const webhooks = await listAll((o) => resend.webhooks.list(o));
-  if (!domains.ok) return { domains, webhooks };
   const match = domains.value.find((d) => d.name.toLowerCase() === options.domainName);
   const domain = match ? await call(() => resend.domains.get(match.id)) : "missing";
   return { domains, domain, webhooks };
@@ -212,6 +213,7 @@ export const bridgeWebhookUrl = (bridgeUrl: string) => `${bridgeUrl.replace(/\/+
 
 export function checkResendWebhook(facts: ResendFacts, bridgeUrl: string | undefined): CheckResult[] {
   const id = "resend.webhook";
+  if (!facts.domains.ok) return [];
   if (!facts.webhooks.ok) {
     return [unreachable("resend", id, "could not list webhooks", facts.webhooks.failure, KEY_FIX)];
   }

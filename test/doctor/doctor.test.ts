@@ -289,6 +289,7 @@ describe("doctor: Resend faults", () => {
     expect(key).toMatchObject({ status: "fail" });
     expect(key.message).toContain("HTTP 403 invalid_api_key");
     expect(key.fix).toContain("export RESEND_API_KEY=re_…");
+    expect(rejected.results.filter((r) => r.area === "resend")).toEqual([key]);
 
     const offline = await runDoctor(world.inputs({ resendBaseUrl: await closedPortUrl() }));
     expect(find(offline.results, "resend.api-key")).toMatchObject({ status: "warn" });
