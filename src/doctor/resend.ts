@@ -43,14 +43,23 @@ type SdkResult<T> = {
 };
 
 const MAX_WAIT_MS = 2_000;
+const CALL_TIMEOUT_MS = 10_000;
 
 /**
  * One SDK call. The SDK never retries, and a team's budget is a few requests per second shared with
  * everything else using the key, so a 429 is retried (twice, honouring `retry-after`) before it is reported.
  */
-async function call<T>(request: () => Promise<SdkResult<T>>): Promise<Fetched<T>> {
+async function call<T>(
+  request: (options: { signal: AbortSignal }) => Promise<SdkResult<T>>,
+): Promise<Fetched<T>> {
   for (let attempt = 1; ; attempt++) {
-    const result = await request();
+    let result: SdkResult<T>;
+    try {
+      // The SDK sets no timeout of its own; on abort it throws the signal's reason.
+      result = await request({ signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+    } catch (err) {
+      return { ok: false, failure: { transient: true, message: (err as Error).message } };
+    }
     if (result.data !== null && !result.error) return { ok: true, value: result.data };
     const error = result.error ?? { message: "empty answer", statusCode: null, name: "application_error" };
     if (error.statusCode === 429 && attempt < 3) {
@@ -73,11 +82,14 @@ function resendFailure(error: { message: string; statusCode: number | null; name
 type Page<T> = { data: T[]; has_more: boolean };
 
 async function listAll<T extends { id: string }>(
-  list: (options: { limit: number; after?: string }) => Promise<SdkResult<Page<T>>>,
+  list: (
+    options: { limit: number; after?: string },
+    request: { signal: AbortSignal },
+  ) => Promise<SdkResult<Page<T>>>,
 ): Promise<Fetched<T[]>> {
   const items: T[] = [];
   for (let after: string | undefined; ; ) {
-    const page = await call(() => list(after ? { limit: 100, after } : { limit: 100 }));
+    const page = await call((request) => list(after ? { limit: 100, after } : { limit: 100 }, request));
     if (!page.ok) return page;
     items.push(...page.value.data);
     const last = page.value.data.at(-1);
@@ -92,12 +104,12 @@ export async function fetchResendFacts(options: {
   domainName: string;
 }): Promise<ResendFacts> {
   const resend = new Resend(options.apiKey, options.baseUrl ? { baseUrl: options.baseUrl } : {});
-  const domains = await listAll((o) => resend.domains.list(o));
+  const domains = await listAll((o, request) => resend.domains.list(o, request));
   // A key that cannot list domains cannot list webhooks either: one failure is reported, by the key check.
   if (!domains.ok) return { domains, webhooks: domains };
-  const webhooks = await listAll((o) => resend.webhooks.list(o));
+  const webhooks = await listAll((o, request) => resend.webhooks.list(o, request));
   const match = domains.value.find((d) => d.name.toLowerCase() === options.domainName);
-  const domain = match ? await call(() => resend.domains.get(match.id)) : "missing";
+  const domain = match ? await call((request) => resend.domains.get(match.id, request)) : "missing";
   return { domains, domain, webhooks };
 }
 

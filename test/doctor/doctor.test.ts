@@ -281,6 +281,23 @@ describe("doctor: Resend faults", () => {
     }
   });
 
+  it("Resend's 429s are waited out (retry-after), not reported", async () => {
+    const { resend } = world.sandbox;
+    const before = resend.server.requests.length;
+    const report = await withFault(
+      () => {
+        resend.rateLimitPerSecond = 1;
+      },
+      () => {
+        resend.rateLimitPerSecond = 1_000;
+      },
+      () => runDoctor(world.inputs()),
+    );
+    expect(report.results.filter((r) => r.area === "resend" && r.status !== "pass")).toEqual([]);
+    const limited = resend.server.requests.slice(before).filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+  });
+
   it("a rejected API key fails; an unreachable Resend only warns", async () => {
     const rejected = await runDoctor(
       world.inputs({ settings: world.settings({}, { RESEND_API_KEY: "re_revoked_key_000" }) }),
