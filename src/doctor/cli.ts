@@ -25,18 +25,24 @@ export interface CliContext {
   write: (text: string) => void;
 }
 
+const OPTIONS = {
+  stack: { type: "string", default: "dev" },
+  "bridge-url": { type: "string" },
+  outputs: { type: "string" },
+  "dns-server": { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", default: false },
+} as const;
+
+/** Exit code 2: the doctor could not run (bad arguments), as distinct from 1, a failed check. */
 export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      stack: { type: "string", default: "dev" },
-      "bridge-url": { type: "string" },
-      outputs: { type: "string" },
-      "dns-server": { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
-    },
-  });
+  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>>["values"];
+  try {
+    values = parseArgs({ args: argv, options: OPTIONS }).values;
+  } catch (err) {
+    ctx.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
   if (values.help) {
     ctx.write(`${USAGE}\n`);
     return 0;

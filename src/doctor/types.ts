@@ -74,9 +74,18 @@ export function unreachable(
 ): CheckResult {
   const { warn, fail } = resultsFor(area);
   const message = `${what}: ${describeFailure(failure)}`;
-  return failure.transient
-    ? warn(check, message, "check connectivity (base URL, proxy, VPN) and run the doctor again")
-    : fail(check, message, fix);
+  if (!failure.transient) return fail(check, message, fix);
+  return failure.status === undefined
+    ? warn(
+        check,
+        message,
+        "check connectivity (RESEND_BASE_URL, CLERK_API_URL, proxy, VPN) and run the doctor again",
+      )
+    : warn(
+        check,
+        message,
+        `a vendor-side problem (HTTP ${failure.status}): run the doctor again in a few minutes`,
+      );
 }
 
 /** A credential proven by one read call: a pass saying what the call returned, else {@link unreachable}. */

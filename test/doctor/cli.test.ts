@@ -92,6 +92,10 @@ describe("npm run doctor", () => {
     expect(noKey.out).toContain("FAIL  auth-email-pipeline:clerkSecretKey is required");
     expect(noKey.out).toContain("(or export CLERK_SECRET_KEY)");
 
+    const typo = await cli(["--stak", "staging"]);
+    expect(typo.code).toBe(2);
+    expect(typo.out).toContain("Unknown option '--stak'");
+
     const badOutputs = await cli(["--stack", "staging", "--outputs", join(dir, "Pulumi.staging.yaml")]);
     expect(badOutputs.out).toContain("is not readable JSON");
   });
