@@ -34,7 +34,7 @@ const OPTIONS = {
   help: { type: "boolean", default: false },
 } as const;
 
-/** Exit code 2: the doctor could not run (bad arguments), as distinct from 1, a failed check. */
+/** Runs the doctor for `argv` and returns the exit code: 0 no failure, 1 a check failed, 2 bad arguments. */
 export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
   let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>>["values"];
   try {
