@@ -118,6 +118,24 @@ export function classifyClerkError(error: unknown): ClassifiedClerkError {
   }
   const first = clerk.errors[0];
   const codes = clerk.errors.map((e) => e.code);
+  // The SDK turns a failed fetch (refused, reset, timed out) into a response error with no status and the
+  // code `unexpected_error`: the request never reached Clerk, so it is a network failure worth retrying.
+  if (typeof clerk.status !== "number" && codes.includes("unexpected_error")) {
+    const message = first?.message ?? clerk.message;
+    return {
+      kind: "network",
+      status: undefined,
+      code: "unexpected_error",
+      message,
+      longMessage: message,
+      paramName: undefined,
+      retryAfterMs: undefined,
+      passwordSuggestions: [],
+      codes,
+      traceId: clerk.clerkTraceId,
+      retryable: true,
+    };
+  }
   const suggestions = clerk.errors.flatMap((e) => e.meta?.zxcvbn?.suggestions ?? []).map((s) => s.message);
   const kind = kindOf(clerk.status, codes, suggestions.length > 0);
   return {

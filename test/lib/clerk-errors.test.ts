@@ -113,6 +113,27 @@ describe("Clerk error classification against real SDK errors", () => {
       retryable: true,
     });
   });
+
+  it("classifies the SDK's own error for a refused connection as a retryable network failure", async () => {
+    const closed = new StandInServer("closed", {
+      notFound: () => ({ status: 404 }),
+      badJson: () => ({ status: 400 }),
+    });
+    const apiUrl = await closed.listen();
+    await closed.close();
+    const unreachable = createClerkClient({ secretKey: "sk_test_x", apiUrl });
+    const err = await unreachable.users.getUser("user_1").catch((e: unknown) => e);
+    expect(classifyClerkError(err)).toMatchObject({ kind: "network", status: undefined, retryable: true });
+    let attempts = 0;
+    await withClerkBackoff(
+      () => {
+        attempts++;
+        return unreachable.users.getUser("user_1");
+      },
+      { policy: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 } },
+    ).catch(() => undefined);
+    expect(attempts).toBe(3);
+  });
 });
 
 describe("backoff", () => {
