@@ -281,8 +281,8 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
   const scripts: Record<string, string> = {
     empty: `await import(${JSON.stringify(join(BENCH_DIR, "empty.mjs"))});`,
     // Node's own modules a handler needs before any bridge code runs: node:crypto for HMAC (ingest verifies
-    // Svix signatures), and Node's fetch implementation, which the Resend and Clerk constructors load
-    // (`new Headers`, `fetch.bind`) and which every call to Resend, Clerk or AWS goes through anyway.
+    // Svix signatures), and Node's fetch implementation (undici), which the resend SDK's constructor loads
+    // (`new Headers`) and which every call to Resend, Clerk or AWS goes through anyway.
     cryptoFloor: `await import("node:crypto");`,
     fetchFloor: `await import("node:crypto"); new Headers();`,
     // What the handlers paid before they left the AWS SDK: importing it and constructing the clients.
@@ -371,7 +371,7 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
     }),
     ...coldInit("worker", "building its Resend, Clerk and DynamoDB clients", {
       key: "fetchFloor",
-      what: "node:crypto and Node's fetch (undici), which the Resend and Clerk clients load when built",
+      what: "node:crypto and Node's fetch (undici, which the resend SDK loads when its client is built)",
     }),
   ];
 }

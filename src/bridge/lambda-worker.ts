@@ -1,9 +1,9 @@
 // Lambda entry point `worker.handler` (SQS event source with ReportBatchItemFailures).
-import { createClerkClient } from "@clerk/backend";
 import { Resend } from "resend";
 import type { BackoffPolicy } from "../lib/backoff";
 import { AwsJsonClient } from "./aws/client";
 import { DynamoDb } from "./aws/dynamodb";
+import { clerkUsersClient } from "./clerk-users";
 import { type BridgeConfig, readBridgeConfig } from "./config";
 import { resendEmailSender } from "./email-sender";
 import { type BridgeSecrets, ssmSecretSource } from "./secrets";
@@ -28,7 +28,7 @@ export function createWorkerFromSecrets(
     secrets.resendApiKey,
     config.resendBaseUrl ? { baseUrl: config.resendBaseUrl } : {},
   );
-  const clerk = createClerkClient({
+  const clerk = clerkUsersClient({
     secretKey: secrets.clerkSecretKey,
     ...(config.clerkApiUrl ? { apiUrl: config.clerkApiUrl } : {}),
   });

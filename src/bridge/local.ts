@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createClerkClient } from "@clerk/backend";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { Resend } from "resend";
 import type { BackoffPolicy } from "../lib/backoff";
+import { clerkUsersClient } from "./clerk-users";
 import { resendEmailSender } from "./email-sender";
 import type { WebhookSource } from "./events";
 import { createIngestHandler, type IngestHandler } from "./ingest";
@@ -91,7 +91,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     store,
     email: resendEmailSender(new Resend(options.resendApiKey, { baseUrl: options.resendBaseUrl }), 5_000),
     users: clerkUserDirectory(
-      createClerkClient({ secretKey: options.clerkSecretKey, apiUrl: options.clerkApiUrl }),
+      clerkUsersClient({ secretKey: options.clerkSecretKey, apiUrl: options.clerkApiUrl }),
       {
         backoff,
       },

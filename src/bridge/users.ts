@@ -1,6 +1,6 @@
-import type { ClerkClient } from "@clerk/backend";
 import { type BackoffPolicy, defaultSleep } from "../lib/backoff";
 import { classifyClerkError, withClerkBackoff } from "../lib/clerk-errors";
+import type { ClerkUserRecord, ClerkUsersApi } from "./clerk-users";
 import { type BridgeStore, normalizeAddress } from "./store";
 import { METRICS, type Telemetry } from "./telemetry";
 
@@ -33,10 +33,14 @@ export interface ClerkDirectoryOptions {
 }
 
 /**
- * Clerk through `@clerk/backend`, with bounded backoff on 429/5xx honouring `Retry-After` (the SDK never
- * retries). Metadata goes through `updateUserMetadata` (PATCH …/metadata, deep merge) so other keys survive.
+ * Clerk's users API (`clerkUsersClient`, or the SDK's `createClerkClient()`), with bounded backoff on 429/5xx
+ * honouring `Retry-After` (neither retries by itself). Metadata goes through `updateUserMetadata`
+ * (PATCH …/metadata, deep merge) so other keys survive.
  */
-export function clerkUserDirectory(clerk: ClerkClient, options: ClerkDirectoryOptions): UserDirectory {
+export function clerkUserDirectory(
+  clerk: { users: ClerkUsersApi },
+  options: ClerkDirectoryOptions,
+): UserDirectory {
   const retry = <T>(fn: () => Promise<T>) =>
     withClerkBackoff(fn, {
       policy: options.backoff,
@@ -67,9 +71,7 @@ export function clerkUserDirectory(clerk: ClerkClient, options: ClerkDirectoryOp
   };
 }
 
-type SdkUser = Awaited<ReturnType<ClerkClient["users"]["getUser"]>>;
-
-function toView(user: SdkUser): UserView {
+function toView(user: ClerkUserRecord): UserView {
   const primary = user.emailAddresses.find((e) => e.id === user.primaryEmailAddressId);
   return {
     id: user.id,
