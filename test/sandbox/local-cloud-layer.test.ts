@@ -1,0 +1,117 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROJECT as CONFIG_PROJECT, parseStackConfig } from "../../infra/config";
+import { type Sandbox, startSandbox } from "../../src/sandbox";
+import { LocalCloud } from "../../src/sandbox/local-cloud";
+import { PROJECT, readStackFile, SANDBOX_STACK_FILE } from "../../src/sandbox/local-cloud/up";
+
+class Thing extends pulumi.CustomResource {
+  declare readonly value: pulumi.Output<string>;
+  constructor(
+    type: string,
+    name: string,
+    args: Record<string, unknown>,
+    opts?: pulumi.CustomResourceOptions,
+  ) {
+    super(type, name, { value: undefined, ...args }, opts);
+  }
+}
+
+describe("the local cloud layer", () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+  });
+  afterAll(() => sandbox?.close());
+
+  async function cloudFor(declare: () => void): Promise<LocalCloud> {
+    const cloud = await LocalCloud.create({ sandbox, project: PROJECT, config: {} });
+    await pulumi.runtime.setMocks(cloud.mocks, PROJECT, "layer", false);
+    declare();
+    return cloud;
+  }
+
+  it("fails a resource type it cannot create, naming the type, and creates nothing that depends on it", async () => {
+    const cloud = await cloudFor(() => {
+      const bucket = new Thing("gcp:storage/bucket:Bucket", "assets", {});
+      new Thing("aws:iam/role:Role", "after-bucket", { assumeRolePolicy: bucket.value });
+    });
+    await expect(cloud.failed).rejects.toThrow(
+      /cannot create resources of type gcp:storage\/bucket:Bucket \(assets\)/,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(cloud.log.map((r) => r.name)).not.toContain("after-bucket");
+    await cloud.close();
+  });
+
+  it("answers a zone lookup only for a zone the DNS stand-in serves", async () => {
+    const cloud = await cloudFor(() => undefined);
+    const call = cloud.mocks.call.bind(cloud.mocks);
+    const known = (await call({ token: "aws:route53/getZone:getZone", inputs: { name: "example.com" } })) as {
+      zoneId: string;
+    };
+    expect(known.zoneId).toMatch(/^Z[0-9A-F]{20}$/);
+    void call({ token: "cloudflare:index/getZone:getZone", inputs: { filter: { name: "example.org" } } });
+    await expect(cloud.failed).rejects.toThrow(/no zone named "example.org".*serves example\.com/);
+    await cloud.close();
+  });
+
+  it("publishes a record only into a zone looked up by its id, in that provider's encoding", async () => {
+    const cloud = await cloudFor(() => undefined);
+    const zoneId = (
+      (await cloud.mocks.call({ token: "aws:route53/getZone:getZone", inputs: { name: "example.com" } })) as {
+        zoneId: string;
+      }
+    ).zoneId;
+    const result = await cloud.mocks.newResource({
+      type: "aws:route53/record:Record",
+      name: "spf",
+      custom: true,
+      inputs: { zoneId, name: "send.layer.example.com", type: "TXT", ttl: 300, records: ["v=spf1 -all"] },
+    });
+    expect(result.state.fqdn).toBe("send.layer.example.com");
+    expect(sandbox.dns.records().find((r) => r.name === "send.layer.example.com")?.values).toEqual([
+      ["v=spf1 -all"],
+    ]);
+    expect(cloud.log.map((r) => [r.kind, r.name])).toEqual([["dns", "spf"]]);
+    await cloud.close();
+  });
+});
+
+describe("the sandbox stack file", () => {
+  it("is a config the program's schema accepts: Cloudflare, portal mode, a short verification poll", () => {
+    const config = readStackFile(SANDBOX_STACK_FILE);
+    const values = Object.fromEntries(
+      Object.entries(config)
+        .filter(([key]) => key.startsWith(`${CONFIG_PROJECT}:`))
+        .map(([key, value]) => [key.slice(CONFIG_PROJECT.length + 1), value]),
+    );
+    const parsed = parseStackConfig({
+      values,
+      isSecret: () => false,
+      env: { RESEND_API_KEY: "re_sandbox", CLERK_SECRET_KEY: "sk_test_sandbox" },
+    });
+    expect(parsed).toMatchObject({
+      dnsProvider: "cloudflare",
+      dnsZone: "example.com",
+      sendingDomain: "mail.example.com",
+      clerkWebhookMode: "portal",
+      verificationPollSeconds: 1,
+    });
+    expect(parsed.templates).toEqual(["verification_code", "reset_password_code"]);
+  });
+
+  it("refuses encrypted values instead of passing ciphertext to the program", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "stack-file-"));
+    const file = join(dir, "Pulumi.x.yaml");
+    await writeFile(file, "config:\n  auth-email-pipeline:resendApiKey:\n    secure: v1:abc\n");
+    try {
+      expect(() => readStackFile(file)).toThrow(/resendApiKey is encrypted/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
