@@ -64,7 +64,8 @@ async function main(): Promise<number> {
   if (values.dns !== undefined && !["cloudflare", "route53"].includes(values.dns)) {
     throw new Error(`--dns must be cloudflare or route53 (got "${values.dns}")`);
   }
-  const sandbox = await startSandbox(LOCAL_CLOUD_SANDBOX);
+  // Alone, the stand-ins keep vendor time real, as before the local cloud existed.
+  const sandbox = await startSandbox(values["stand-ins-only"] ? {} : LOCAL_CLOUD_SANDBOX);
   if (values["stand-ins-only"]) {
     printStandIns(sandbox);
     stayUp(() => sandbox.close());
