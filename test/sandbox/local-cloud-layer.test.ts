@@ -77,6 +77,21 @@ describe("the local cloud layer", () => {
       ["v=spf1 -all"],
     ]);
     expect(cloud.log.map((r) => [r.kind, r.name])).toEqual([["dns", "spf"]]);
+    // An unsplit 2048-bit DKIM value is refused as Route53 refuses it, and nothing is served.
+    void cloud.mocks.newResource({
+      type: "aws:route53/record:Record",
+      name: "dkim",
+      custom: true,
+      inputs: {
+        zoneId,
+        name: "resend._domainkey.layer",
+        type: "TXT",
+        ttl: 300,
+        records: [`p=${"B".repeat(390)}`],
+      },
+    });
+    await expect(cloud.failed).rejects.toThrow(/dkim failed: .*CharacterStringTooLong/);
+    expect(sandbox.dns.records().some((r) => r.name === "resend._domainkey.layer.example.com")).toBe(false);
     await cloud.close();
   });
 });
