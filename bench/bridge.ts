@@ -7,6 +7,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { build } from "esbuild";
 import { Resend } from "resend";
 import { AwsJsonClient } from "../src/bridge/aws/client";
 import { DynamoDb } from "../src/bridge/aws/dynamodb";
@@ -225,6 +226,27 @@ function sdkStoreAndQueue(servers: { dynamodb: string; sqs: string; queueUrl: st
   return [store, queue] as const;
 }
 
+/** `createTelemetry()` bundled alone like the handlers, to show what Powertools costs at cold init. */
+async function bundleTelemetry(): Promise<string> {
+  const outfile = join(BENCH_DIR, "telemetry.mjs");
+  await build({
+    stdin: {
+      contents: 'import { createTelemetry } from "./telemetry"; export const telemetry = createTelemetry();',
+      resolveDir: join(__dirname, "..", "src", "bridge"),
+      loader: "ts",
+    },
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node24",
+    mainFields: ["module", "main"],
+    minify: true,
+    logLevel: "silent",
+  });
+  return outfile;
+}
+
 export async function bundleAndColdInit(): Promise<Figure[]> {
   const bundle = await bundleBridge(join(BENCH_DIR, "bundle"));
   const limit = 300 * 1024;
@@ -248,6 +270,8 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
     // (`new Headers`) and which every call to Resend, Clerk or AWS goes through anyway.
     cryptoFloor: `await import("node:crypto");`,
     fetchFloor: `await import("node:crypto"); new Headers();`,
+    // The telemetry both handlers build (Powertools Logger and Metrics), bundled the same way, on the crypto floor.
+    telemetry: `await import("node:crypto"); await import(${JSON.stringify(await bundleTelemetry())});`,
     // What the handlers paid before they left the AWS SDK: importing it and constructing the clients.
     ingestSdk: sdk(
       ["@aws-sdk/client-dynamodb", "@aws-sdk/lib-dynamodb", "@aws-sdk/client-sqs", "@aws-sdk/client-ssm"],
@@ -308,7 +332,10 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
         name: `Cold init, ${handler}: the same vs ${floor.what} alone (the bridge's own share)`,
         ratio: round(own / runtime),
         target: "≤ 1.15×",
-        detail: `median of ${runs}: ${handler} ${ms(own)} vs ${ms(runtime)} for an empty handler that loads ${floor.what}.`,
+        detail:
+          `median of ${runs}: ${handler} ${ms(own)} vs ${ms(runtime)} for an empty handler that loads ${floor.what}. ` +
+          `Of the ${ms(own - runtime)}, importing and constructing Powertools Logger and Metrics (createTelemetry(), ` +
+          `bundled alone) takes ${ms((t.telemetry ?? Number.NaN) - (t.cryptoFloor ?? Number.NaN))}.`,
         command: COMMAND,
       },
       {
