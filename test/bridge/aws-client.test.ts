@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AwsError, AwsJsonClient } from "../../src/bridge/aws/client";
 import { sandboxClientConfig } from "../../src/sandbox/aws/env";
 import { AwsServiceError, createAwsJsonServer } from "../../src/sandbox/aws/json-protocol";
+import { startSsmStandIn } from "../../src/sandbox/aws/ssm";
 import { type StandInRequest, StandInServer } from "../../src/sandbox/core/server";
 
 const noWait = { sleep: async () => undefined };
@@ -205,5 +206,29 @@ describe("AwsJsonClient errors and retries", () => {
     const err = (await send().catch((e: unknown) => e)) as AwsError;
     expect(err.name).toBe("TimeoutError");
     expect(err.message).toContain("within 150 ms");
+  });
+});
+
+describe("AwsJsonClient against the SSM stand-in", () => {
+  it("reads a SecureString with decryption and names a missing parameter ParameterNotFound", async () => {
+    const ssm = await startSsmStandIn();
+    try {
+      ssm.putParameter("/bridge/key", "re_value");
+      const client = new AwsJsonClient("ssm", { ...sandboxClientConfig(ssm.endpoint), ...noWait });
+      const out = await client.call<{ Parameter: { Value: string } }>("GetParameter", {
+        Name: "/bridge/key",
+        WithDecryption: true,
+      });
+      expect(out.Parameter.Value).toBe("re_value");
+      const err = (await client
+        .call("GetParameter", { Name: "/bridge/none" })
+        .catch((e: unknown) => e)) as AwsError;
+      expect(err).toBeInstanceOf(AwsError);
+      expect(err.name).toBe("ParameterNotFound");
+      expect(err.retryable).toBe(false);
+      expect(err.message).not.toContain("re_value");
+    } finally {
+      await ssm.close();
+    }
   });
 });

@@ -80,6 +80,10 @@ describe("clerkUsersClient", () => {
     expect(limited).toMatchObject({ kind: "rate_limited", retryAfterMs: 7_000, retryable: true });
     clerk.server.faults.add({ kind: "status", status: 502, path: "^/v1/users/", count: 2 });
     expect((await same((c) => c.users.getUser("user_any"))).kind).toBe("server_error");
+    // A dropped connection surfaces as fetch's TypeError, which the directory's backoff retries.
+    clerk.server.faults.add({ kind: "drop", path: "^/v1/users/", count: 1 });
+    const dropped = classifyClerkError(await light.users.getUser("user_any").catch((e: unknown) => e));
+    expect(dropped).toMatchObject({ kind: "network", retryable: true });
     const unauthorized = clerkUsersClient({ secretKey: "sk_test_wrong", apiUrl: clerk.url });
     expect(classifyClerkError(await unauthorized.users.getUser("u").catch((e: unknown) => e)).kind).toBe(
       "unauthorized",
