@@ -168,13 +168,16 @@ export class AwsJsonClient {
       cache: this.keyCache,
     }).sign();
     let response: Response;
+    let text: string;
     try {
+      // The timeout covers reading the answer too: a body that stalls half-way is as lost as no answer.
       response = await fetch(signed.url, {
         method: "POST",
         headers: signed.headers,
         body,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
+      text = await response.text();
     } catch (err) {
       const timedOut = (err as Error).name === "TimeoutError";
       throw new AwsError(
@@ -188,7 +191,6 @@ export class AwsJsonClient {
         { cause: err },
       );
     }
-    const text = await response.text();
     if (response.ok) return (text ? JSON.parse(text) : {}) as T;
     throw errorFromResponse(what, response, text);
   }
