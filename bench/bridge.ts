@@ -192,7 +192,8 @@ export async function ingestCpu(): Promise<Figure[]> {
         detail:
           `${round(viaFetch, 1)} µs vs ${round(viaSdk, 1)} µs per event (${m} events; DynamoDB conditional PutItem + SQS ` +
           "SendMessage; stand-ins in another process, so only client-side serialisation, signing and HTTP count). " +
-          "The fetch clients sign with Web Crypto (asynchronous digest, importKey and sign per request) and send " +
+          "The fetch clients sign with aws4fetch (payload hash by node:crypto, then an asynchronous Web Crypto " +
+          "digest, importKey and sign per request) and send " +
           "through Node's fetch; the SDK signs with node:crypto and sends through node:http.",
         command: COMMAND,
       },
