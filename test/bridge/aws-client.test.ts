@@ -60,6 +60,7 @@ describe("AwsJsonClient signing", () => {
     expect(req.headers["x-amz-target"]).toBe("DynamoDB_20120810.GetItem");
     expect(req.headers["content-type"]).toBe("application/x-amz-json-1.0");
     expect(req.headers["x-amz-security-token"]).toBe("tok");
+    expect(req.headers["x-amz-content-sha256"]).toBe(createHash("sha256").update(req.rawBody).digest("hex"));
     const authorization = String(req.headers.authorization);
     const signedHeaders = /SignedHeaders=([^,]+)/.exec(authorization)?.[1]?.split(";") ?? [];
     expect(signedHeaders).toEqual(expect.arrayContaining(["host", "x-amz-date", "x-amz-target"]));
