@@ -7,17 +7,25 @@ import { SqsJobQueue } from "./queue";
 import { ssmSecretSource } from "./secrets";
 import { verifiersFrom } from "./signature";
 import { BridgeStore } from "./store";
-import { createTelemetry } from "./telemetry";
+import { createTelemetry, type InvocationContext } from "./telemetry";
+
+/** What Lambda calls: the event and its context (request id for the logs). */
+export type LambdaIngestHandler = (
+  event: Parameters<IngestHandler>[0],
+  context?: InvocationContext,
+) => ReturnType<IngestHandler>;
 
 /**
  * Cold start: configuration and the signed-fetch AWS clients (no AWS SDK) are built when the module loads;
  * the webhook secrets are read from SSM at the first request and cached. A configuration error is rethrown on every invocation, so the
  * logs name the variable to fix instead of the runtime reporting an opaque init failure.
  */
-export function lambdaIngestHandler(env: Record<string, string | undefined> = process.env): IngestHandler {
+export function lambdaIngestHandler(
+  env: Record<string, string | undefined> = process.env,
+): LambdaIngestHandler {
   try {
     const config = readBridgeConfig("ingest", env);
-    const telemetry = createTelemetry();
+    const telemetry = createTelemetry({ env });
     const inner = createIngestHandler({
       store: new BridgeStore(new DynamoDb({ env }), config.tableName),
       queue: new SqsJobQueue(new AwsJsonClient("sqs", { env }), config.queueUrl),
@@ -25,7 +33,8 @@ export function lambdaIngestHandler(env: Record<string, string | undefined> = pr
       telemetry,
       maxBodyBytes: config.maxBodyBytes,
     });
-    return async (event) => {
+    return async (event, context) => {
+      telemetry.beginInvocation(context);
       try {
         return await inner(event);
       } finally {

@@ -8,7 +8,7 @@ import { type BridgeConfig, readBridgeConfig } from "./config";
 import { resendEmailSender } from "./email-sender";
 import { type BridgeSecrets, ssmSecretSource } from "./secrets";
 import { BridgeStore } from "./store";
-import { createTelemetry } from "./telemetry";
+import { createTelemetry, type InvocationContext, type Telemetry } from "./telemetry";
 import { clerkUserDirectory } from "./users";
 import { createWorkerHandler, type WorkerHandler } from "./worker";
 
@@ -19,15 +19,21 @@ import { createWorkerHandler, type WorkerHandler } from "./worker";
 export const LAMBDA_BACKOFF: BackoffPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 5_000 };
 export const RESEND_TIMEOUT_MS = 8_000;
 
+/** What Lambda calls: the SQS batch and its context (request id for the logs). */
+export type LambdaWorkerHandler = (
+  event: Parameters<WorkerHandler>[0],
+  context?: InvocationContext,
+) => ReturnType<WorkerHandler>;
+
 /** The worker with its clients, once the secrets are known; exported so cold init can be measured. */
 export function createWorkerFromSecrets(
   config: BridgeConfig,
   secrets: Pick<BridgeSecrets, "resendApiKey" | "clerkSecretKey">,
+  telemetry: Telemetry = createTelemetry(),
 ): WorkerHandler {
-  const resend = new Resend(
-    secrets.resendApiKey,
-    config.resendBaseUrl ? { baseUrl: config.resendBaseUrl } : {},
-  );
+  // Built at the first send (see resendEmailSender): its constructor loads Node's fetch.
+  const resend = () =>
+    new Resend(secrets.resendApiKey, config.resendBaseUrl ? { baseUrl: config.resendBaseUrl } : {});
   const clerk = clerkUsersClient({
     secretKey: secrets.clerkSecretKey,
     ...(config.clerkApiUrl ? { apiUrl: config.clerkApiUrl } : {}),
@@ -36,22 +42,30 @@ export function createWorkerFromSecrets(
     store: new BridgeStore(new DynamoDb(), config.tableName),
     email: resendEmailSender(resend, RESEND_TIMEOUT_MS),
     users: clerkUserDirectory(clerk, { backoff: LAMBDA_BACKOFF }),
-    telemetry: createTelemetry(),
+    telemetry,
     settings: config,
     backoff: LAMBDA_BACKOFF,
   });
 }
 
-/** Cold start: the Resend and Clerk clients need the secrets, so they are built at the first batch and cached. */
-export function lambdaWorkerHandler(env: Record<string, string | undefined> = process.env): WorkerHandler {
+/**
+ * Cold start: the Resend and Clerk clients need the secrets, so they are built at the first batch and cached.
+ * Telemetry is built then too, so a bad namespace fails the invocation with its message instead of the init.
+ */
+export function lambdaWorkerHandler(
+  env: Record<string, string | undefined> = process.env,
+): LambdaWorkerHandler {
+  let telemetry: Telemetry | undefined;
   let ready: Promise<WorkerHandler> | undefined;
-  const build = async (): Promise<WorkerHandler> => {
+  const build = async (own: Telemetry): Promise<WorkerHandler> => {
     const config = readBridgeConfig("worker", env);
     const secrets = await ssmSecretSource(new AwsJsonClient("ssm", { env }), config.secretParameters)();
-    return createWorkerFromSecrets(config, secrets);
+    return createWorkerFromSecrets(config, secrets, own);
   };
-  return async (event) => {
-    ready ??= build().catch((err: unknown) => {
+  return async (event, context) => {
+    telemetry ??= createTelemetry({ env });
+    telemetry.beginInvocation(context);
+    ready ??= build(telemetry).catch((err: unknown) => {
       ready = undefined;
       throw err;
     });
