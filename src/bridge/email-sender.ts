@@ -35,13 +35,17 @@ const RETRYABLE_NAMES = new Set([
 /**
  * Sends through the `resend` SDK, which returns `{data, error, headers}` and never throws on HTTP errors.
  * The outcome says whether a retry can help; the SDK has no timeout, so one is applied with an abort signal.
+ * `resend` may be a factory, called at the first send: the SDK's constructor builds a `Headers`, which loads
+ * Node's fetch implementation (undici, about 20 ms), and a cold start should not pay that before it is used.
  */
-export function resendEmailSender(resend: Resend, timeoutMs: number): EmailSender {
+export function resendEmailSender(resend: Resend | (() => Resend), timeoutMs: number): EmailSender {
+  let client = typeof resend === "function" ? undefined : resend;
   return {
     async send(email, idempotencyKey) {
       let result: Awaited<ReturnType<Resend["emails"]["send"]>>;
       try {
-        result = await resend.emails.send(
+        client ??= (resend as () => Resend)();
+        result = await client.emails.send(
           {
             from: email.from,
             to: [email.to],
