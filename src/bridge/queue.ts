@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { AwsJsonClient } from "./aws/client";
 import type { QueueMessage } from "./events";
@@ -76,7 +75,7 @@ export class InProcessQueue implements JobQueue {
 
   /** Enqueues any body, including ones the worker cannot parse (how poison messages are tested). */
   sendRaw(body: string): string {
-    const id = randomUUID();
+    const id = crypto.randomUUID();
     this.messages.set(id, { id, body, sentAt: Date.now(), receiveCount: 0, visibleAt: 0 });
     this.schedule(0);
     return id;

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { nodeCrypto } from "./node-crypto";
 import type { SecretSource } from "./secrets";
 
 /** Svix/Standard Webhooks tolerance: older or newer than this and the message is refused (replay guard). */
@@ -42,6 +42,7 @@ export class SvixVerifier {
     }
     if (candidates.length === 0) return "bad_signature";
 
+    const { createHmac, timingSafeEqual } = nodeCrypto();
     for (const key of this.keys) {
       const expected = createHmac("sha256", key).update(`${id}.${timestamp}.`).update(body).digest();
       for (const candidate of candidates) {

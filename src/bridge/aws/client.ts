@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { AwsV4Signer } from "aws4fetch";
 import { type BackoffPolicy, defaultSleep, withBackoff } from "../../lib/backoff";
+import { nodeCrypto } from "../node-crypto";
 
 /**
  * DynamoDB, SQS and SSM all speak the AWS JSON protocol: `POST /` with `X-Amz-Target: <prefix>.<Operation>`
@@ -161,8 +161,8 @@ export class AwsJsonClient {
         "content-type": `application/x-amz-json-${jsonVersion}`,
         "x-amz-target": `${targetPrefix}.${operation}`,
         // The payload hash, computed synchronously: aws4fetch then skips its own asynchronous Web Crypto
-        // digest (a third of its signing CPU). node:crypto is loaded by both handlers already.
-        "x-amz-content-sha256": createHash("sha256").update(body).digest("hex"),
+        // digest (a third of its signing CPU).
+        "x-amz-content-sha256": nodeCrypto().createHash("sha256").update(body).digest("hex"),
         ...(this.service.queryCompatible ? { "x-amzn-query-mode": "true" } : {}),
       },
       body,
