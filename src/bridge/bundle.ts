@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { build, type Metafile, type Plugin } from "esbuild";
+import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
 
 export interface BridgeBundle {
   dir: string;
@@ -30,6 +30,9 @@ const UNUSED_STUBS: Record<string, string> = {
     "export class Webhook { constructor() { throw new Error('standardwebhooks is not bundled into the bridge'); } }",
 };
 
+const REQUIRE_BANNER = "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);";
+const REQUIRE_SHIM_ERROR = "Dynamic require of";
+
 const stubUnused: Plugin = {
   name: "stub-unused",
   setup(b) {
@@ -53,7 +56,7 @@ const stubUnused: Plugin = {
 export async function bundleBridge(outDir: string): Promise<BridgeBundle> {
   const dir = resolve(outDir);
   await mkdir(dir, { recursive: true });
-  const result = await build({
+  const options = {
     entryPoints: ENTRY_POINTS,
     outdir: dir,
     outExtension: { ".js": ".mjs" },
@@ -70,11 +73,17 @@ export async function bundleBridge(outDir: string): Promise<BridgeBundle> {
     metafile: true,
     logLevel: "silent",
     plugins: [stubUnused],
-    // Some CommonJS dependencies call require() for Node built-ins; ESM output needs a require to give them.
-    banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
-  });
+  } satisfies BuildOptions;
   const files = { ingest: join(dir, "ingest.mjs"), worker: join(dir, "worker.mjs") };
-  const [ingest, worker] = await Promise.all([readFile(files.ingest), readFile(files.worker)]);
+  const read = () => Promise.all([readFile(files.ingest), readFile(files.worker)]);
+  let result = await build(options);
+  let [ingest, worker] = await read();
+  // esbuild's ESM output calls a shim that throws when a CommonJS dependency require()s something; such a
+  // bundle needs a real require. It is only added then: importing node:module costs every cold start.
+  if ([ingest, worker].some((code) => code.includes(REQUIRE_SHIM_ERROR))) {
+    result = await build({ ...options, banner: { js: REQUIRE_BANNER } });
+    [ingest, worker] = await read();
+  }
   const sha256 = createHash("sha256").update(ingest).update("\0").update(worker).digest("hex");
   return {
     dir,
