@@ -9,14 +9,24 @@ export interface AwsServers {
   ssm: string;
   /** The `bridge-jobs` queue; the `bridge` table exists. */
   queueUrl: string;
+  /** With `withResend`: the Resend stand-in (domain `mail.example.com` verified); its API key is in SSM. */
+  resend?: string;
   stop(): void;
+}
+
+export interface AwsServersOptions {
+  /** Also start a Resend stand-in and store its API key in SSM under this parameter name. */
+  resendKeyParameter?: string;
 }
 
 /**
  * DynamoDB, SQS and SSM stand-ins in a separate process, so their CPU and start-up do not count as the
  * bridge's. `parameters` are stored in SSM as SecureStrings (values stay in the two processes).
  */
-export async function startAwsServersInChild(parameters: Record<string, string> = {}): Promise<AwsServers> {
+export async function startAwsServersInChild(
+  parameters: Record<string, string> = {},
+  options: AwsServersOptions = {},
+): Promise<AwsServers> {
   const script = `
     const { startDynamoStandIn } = require("./src/sandbox/aws/dynamodb");
     const { startSqsStandIn } = require("./src/sandbox/aws/sqs");
@@ -31,7 +41,16 @@ export async function startAwsServersInChild(parameters: Record<string, string> 
       const queueUrl = s.createQueue("bridge-jobs");
       const p = await startSsmStandIn();
       for (const [name, value] of Object.entries(${JSON.stringify(parameters)})) p.putParameter(name, value);
-      console.log(JSON.stringify({ dynamodb: d.endpoint, sqs: s.endpoint, ssm: p.endpoint, queueUrl }));
+      let resend;
+      const keyParameter = ${JSON.stringify(options.resendKeyParameter ?? "")};
+      if (keyParameter) {
+        const { startResendStandIn } = require("./src/sandbox/resend");
+        const r = await startResendStandIn({ dnsServer: "127.0.0.1:9", rateLimitPerSecond: 1000000 });
+        r.addVerifiedDomain("mail.example.com");
+        p.putParameter(keyParameter, r.apiKey);
+        resend = r.url;
+      }
+      console.log(JSON.stringify({ dynamodb: d.endpoint, sqs: s.endpoint, ssm: p.endpoint, queueUrl, resend }));
     })();`;
   const child = spawn(join(ROOT, "node_modules", ".bin", "tsx"), ["-e", script], {
     cwd: ROOT,

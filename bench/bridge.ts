@@ -227,7 +227,7 @@ function sdkStoreAndQueue(servers: { dynamodb: string; sqs: string; queueUrl: st
   return [store, queue] as const;
 }
 
-/** `createTelemetry()` bundled alone like the handlers, to show what Powertools costs at cold init. */
+/** `createTelemetry()` bundled alone like the handlers, to show what the logger and EMF writer cost at cold init. */
 async function bundleTelemetry(): Promise<string> {
   const outfile = join(BENCH_DIR, "telemetry.mjs");
   await build({
@@ -266,13 +266,13 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
     `const m = await Promise.all(${JSON.stringify(modules)}.map((x) => import(x))); ${clients}`;
   const scripts: Record<string, string> = {
     empty: `await import(${JSON.stringify(join(BENCH_DIR, "empty.mjs"))});`,
-    // Node's own modules a handler needs before any bridge code runs: node:crypto for HMAC (ingest verifies
-    // Svix signatures), and Node's fetch implementation (undici), which the resend SDK's constructor loads
-    // (`new Headers`) and which every call to Resend, Clerk or AWS goes through anyway.
-    cryptoFloor: `await import("node:crypto");`,
-    fetchFloor: `await import("node:crypto"); new Headers();`,
-    // The telemetry both handlers build (Powertools Logger and Metrics), bundled the same way, on the crypto floor.
-    telemetry: `await import("node:crypto"); await import(${JSON.stringify(await bundleTelemetry())});`,
+    // What the handlers load at their first request instead of at init: node:crypto (HMAC for Svix
+    // signatures, SigV4's payload hash) and Node's fetch implementation (undici), which every call to AWS,
+    // Resend or Clerk goes through. Timed alone so the doc can say what was moved and how much it weighs.
+    crypto: `process.getBuiltinModule("node:crypto").createHash("sha256");`,
+    deferred: `process.getBuiltinModule("node:crypto").createHash("sha256"); new Headers();`,
+    // The telemetry both handlers build (JSON logger and EMF writer), bundled the same way.
+    telemetry: `await import(${JSON.stringify(await bundleTelemetry())});`,
     // What the handlers paid before they left the AWS SDK: importing it and constructing the clients.
     ingestSdk: sdk(
       ["@aws-sdk/client-dynamodb", "@aws-sdk/lib-dynamodb", "@aws-sdk/client-sqs", "@aws-sdk/client-ssm"],
@@ -287,7 +287,7 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
       w.createWorkerFromSecrets({ tableName: "bridge", fromAddress: "a@b.c", fromName: "A", stack: "bench", extraHeaders: {}, codeLifetimeSeconds: 600 }, { resendApiKey: "re_x", clerkSecretKey: "sk_x" });`,
   };
   await writeFile(join(BENCH_DIR, "empty.mjs"), "export const handler = async () => ({});\n");
-  const runs = 21;
+  const runs = 31;
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(scripts).map((k) => [k, []]));
   // Interleaved so machine noise hits every variant alike; each run is a fresh process, spawn to exit.
   for (let i = 0; i < runs + 2; i++) {
@@ -307,36 +307,27 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
   >;
   const ms = (x: number | undefined) => `${round(x ?? Number.NaN, 1)} ms`;
   const empty = t.empty ?? Number.NaN;
-  const coldInit = (
-    handler: "ingest" | "worker",
-    what: string,
-    floor: { key: string; what: string; why: string },
-  ): Figure[] => {
+  const telemetry = (t.telemetry ?? Number.NaN) - empty;
+  const coldInit = (handler: "ingest" | "worker", what: string): Figure[] => {
     const own = t[handler] ?? Number.NaN;
-    const runtime = t[floor.key] ?? Number.NaN;
     const sdk = t[`${handler}Sdk`] ?? Number.NaN;
+    const breakdown =
+      `Of the ${ms(own - empty)} above the empty handler, the telemetry (createTelemetry(): JSON logger and EMF ` +
+      `writer, bundled alone) takes ${ms(telemetry)}; the rest is evaluating the bundle's ${
+        bundle.bytes[handler]
+      } B and building the clients.`;
     const verdict =
       own / empty <= 1.15
         ? "Met."
-        : `Not met: the 15% allowance is ${ms(0.15 * empty)}, and ${floor.what} alone takes ${ms(runtime - empty)} ` +
-          `of the ${ms(own - empty)} above the empty handler; ${floor.why} The bridge's own code and the libraries ` +
-          `it bundles add ${ms(own - runtime)} (next row).`;
+        : `Not met: the 15% allowance is ${ms(0.15 * empty)}, ${ms(own - empty - 0.15 * empty)} short.`;
     return [
       {
         name: `Cold init, ${handler}: fresh process importing ${handler}.mjs and ${what} vs an empty handler`,
         ratio: round(own / empty),
         target: "≤ 1.15×",
-        detail: `median of ${runs}: ${handler} ${ms(own)}, empty handler ${ms(empty)}. ${verdict}`,
-        command: COMMAND,
-      },
-      {
-        name: `Cold init, ${handler}: the same vs ${floor.what} alone (the bridge's own share)`,
-        ratio: round(own / runtime),
-        target: "≤ 1.15×",
         detail:
-          `median of ${runs}: ${handler} ${ms(own)} vs ${ms(runtime)} for an empty handler that loads ${floor.what}. ` +
-          `Of the ${ms(own - runtime)}, importing and constructing Powertools Logger and Metrics (createTelemetry(), ` +
-          `bundled alone) takes ${ms((t.telemetry ?? Number.NaN) - (t.cryptoFloor ?? Number.NaN))}.`,
+          `median of ${runs}: ${handler} ${ms(own)}, empty handler ${ms(empty)}. ${verdict} ${breakdown} ` +
+          "Neither node:crypto nor Node's fetch is loaded until the first request needs it (next rows).",
         command: COMMAND,
       },
       {
@@ -349,6 +340,7 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
       },
     ];
   };
+  const deferred = t.deferred ?? Number.NaN;
   return [
     {
       name: "Bundle size: worker.mjs vs the 300 KB budget",
@@ -357,18 +349,20 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
       detail: `worker.mjs ${bundle.bytes.worker} B, ingest.mjs ${bundle.bytes.ingest} B, minified ESM, no AWS SDK (SigV4-signed fetch instead). No zod: payloads are checked by hand-written validation.`,
       command: COMMAND,
     },
-    ...coldInit("ingest", "building its DynamoDB, SQS and SSM clients", {
-      key: "cryptoFloor",
-      what: "node:crypto (HMAC for Svix signatures)",
-      why: "every webhook is verified with HMAC-SHA256 before anything else, so no ingest can avoid loading it.",
-    }),
-    ...coldInit("worker", "building its Resend, Clerk and DynamoDB clients", {
-      key: "fetchFloor",
-      what: "node:crypto and Node's fetch (undici, which the resend SDK loads when its client is built)",
-      why:
-        "the worker's first act is an HTTPS call (SSM, then Resend, Clerk, DynamoDB), so undici loads before " +
-        "the first email whichever client is used; Powertools Logger imports node:crypto.",
-    }),
+    ...coldInit("ingest", "building its DynamoDB, SQS and SSM clients"),
+    ...coldInit("worker", "building its Resend, Clerk and DynamoDB clients"),
+    {
+      name: "Loaded at the first request instead of at init: node:crypto and Node's fetch (undici) alone vs an empty handler",
+      ratio: round(deferred / empty),
+      detail:
+        `median of ${runs}: ${ms(deferred)} vs ${ms(empty)}, so ${ms(deferred - empty)} that neither handler pays ` +
+        `at init any more (node:crypto alone ${ms((t.crypto ?? Number.NaN) - empty)}, against a 15% allowance of ` +
+        `${ms(0.15 * empty)}): node:crypto is loaded at the first Svix signature check or SigV4 payload hash, ` +
+        "Node's fetch at the first HTTPS call (the resend SDK's client, whose constructor builds a Headers, is " +
+        "built at the first send). Every first request needs both, so the cost moved, it did not vanish: the " +
+        "First request figures below include it.",
+      command: COMMAND,
+    },
   ];
 }
 

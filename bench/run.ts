@@ -2,12 +2,12 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { bundleAndColdInit, type Figure, ingestCpu, workerThroughputAndLatency } from "./bridge";
-import { ingestFirstRequest } from "./first-request";
+import { firstRequests } from "./first-request";
 
 /** Runs every benchmark and writes docs/benchmarks.md: each figure a ratio measured in this one run. */
 async function main(): Promise<void> {
   const figures: Figure[] = [];
-  for (const run of [bundleAndColdInit, ingestFirstRequest, ingestCpu, workerThroughputAndLatency]) {
+  for (const run of [bundleAndColdInit, firstRequests, ingestCpu, workerThroughputAndLatency]) {
     process.stderr.write(`bench: ${run.name}…\n`);
     figures.push(...(await run()));
   }
