@@ -37,8 +37,8 @@ function modulesLoadedBy(script: string): Promise<string[]> {
   });
 }
 
-// Node's fetch (undici, about 20 ms) and node:crypto (about 5 ms) each cost more than the 15% cold-init
-// allowance over an empty handler; the first request loads them, when a call or a signature needs them.
+// Node's fetch (undici, about 20 ms) and node:crypto (3.5 to 5 ms) each take about the whole 15% cold-init
+// allowance over an empty handler or more; the first request loads them, when a call or a signature needs them.
 const DEFERRED = [/internal\/deps\/undici/, /NativeModule crypto$/, /internal\/crypto\//];
 
 describe("bridge cold init", () => {
