@@ -1,0 +1,107 @@
+import type { SQSEvent } from "aws-lambda";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { lambdaIngestHandler } from "../../src/bridge/lambda-ingest";
+import { lambdaWorkerHandler } from "../../src/bridge/lambda-worker";
+import { awsSandboxEnvironment } from "../../src/sandbox/aws/env";
+import { type SsmStandIn, startSsmStandIn } from "../../src/sandbox/aws/ssm";
+import { newSigningSecret } from "../../src/sandbox/core/ids";
+import { clerkEmailCreated, functionUrlEvent, signed } from "./fixtures";
+
+/** The Lambda entry points stamp each log line with the invocation's request id and cold-start flag. */
+describe("Lambda entry points", () => {
+  let ssm: SsmStandIn;
+  let env: Record<string, string>;
+  let lines: Array<Record<string, unknown>>;
+  let restore: () => void;
+
+  beforeAll(async () => {
+    ssm = await startSsmStandIn();
+    ssm.putParameter("/b/clerk-webhook", newSigningSecret());
+    ssm.putParameter("/b/resend-webhook", newSigningSecret());
+    ssm.putParameter("/b/resend-key", "re_test_key");
+    ssm.putParameter("/b/clerk-key", "sk_test_key");
+    env = {
+      ...awsSandboxEnvironment({ ssm: ssm.endpoint }),
+      AWS_LAMBDA_FUNCTION_NAME: "bridge-test",
+      BRIDGE_TABLE_NAME: "bridge",
+      BRIDGE_QUEUE_URL: "http://127.0.0.1:9/000000000000/bridge",
+      BRIDGE_PARAM_CLERK_WEBHOOK_SECRET: "/b/clerk-webhook",
+      BRIDGE_PARAM_RESEND_WEBHOOK_SECRET: "/b/resend-webhook",
+      BRIDGE_PARAM_RESEND_API_KEY: "/b/resend-key",
+      BRIDGE_PARAM_CLERK_SECRET_KEY: "/b/clerk-key",
+      BRIDGE_FROM_ADDRESS: "auth@mail.example.com",
+      BRIDGE_FROM_NAME: "Acme",
+      BRIDGE_STACK: "test",
+      POWERTOOLS_METRICS_NAMESPACE: "auth-email-pipeline/test",
+    };
+  });
+  afterAll(async () => {
+    await ssm.close();
+  });
+  beforeEach(() => {
+    lines = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
+      for (const line of text.split("\n")) if (line.startsWith("{")) lines.push(JSON.parse(line));
+      return true;
+    }) as typeof process.stdout.write;
+    restore = () => {
+      process.stdout.write = write;
+    };
+  });
+  afterEach(() => restore());
+
+  it("ingest: a rejected webhook's log line names the function and request, cold only the first time", async () => {
+    const handler = lambdaIngestHandler(env);
+    const forged = signed(clerkEmailCreated("someone@example.com"), [newSigningSecret()]);
+    for (const requestId of ["req-1", "req-2"]) {
+      const result = await handler(functionUrlEvent("POST", "/webhooks/clerk", forged), {
+        awsRequestId: requestId,
+      });
+      expect(result.statusCode).toBe(401);
+    }
+    const rejected = lines.filter((l) => l.message === "webhook signature rejected");
+    expect(rejected.map((l) => [l.function_request_id, l.cold_start])).toEqual([
+      ["req-1", true],
+      ["req-2", false],
+    ]);
+    expect(rejected[0]).toMatchObject({ function_name: "bridge-test", svixId: forged.headers["svix-id"] });
+    // One EMF document per invocation, each counting its own rejection.
+    const emf = lines.filter((l) => "_aws" in l);
+    expect(emf.map((d) => d.WebhookRejected)).toEqual([1, 1]);
+  });
+
+  it("worker: a failed record's log line carries the request id and the batch's metrics are flushed", async () => {
+    const handler = lambdaWorkerHandler(env);
+    const batch: SQSEvent = {
+      Records: [
+        {
+          messageId: "m-1",
+          receiptHandle: "r",
+          body: "not json",
+          attributes: {
+            ApproximateReceiveCount: "1",
+            SentTimestamp: "0",
+            SenderId: "x",
+            ApproximateFirstReceiveTimestamp: "0",
+          },
+          messageAttributes: {},
+          md5OfBody: "",
+          eventSource: "aws:sqs",
+          eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:bridge",
+          awsRegion: "us-east-1",
+        },
+      ],
+    };
+    const result = await handler(batch, { awsRequestId: "req-w" });
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: "m-1" }]);
+    expect(lines.find((l) => l.message === "record failed; left for SQS redelivery")).toMatchObject({
+      function_request_id: "req-w",
+      cold_start: true,
+      messageId: "m-1",
+      error: "PoisonMessage",
+    });
+    expect(lines.find((l) => "_aws" in l)).toMatchObject({ Retried: 1, service: "auth-email-bridge" });
+  });
+});
