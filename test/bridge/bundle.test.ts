@@ -12,7 +12,7 @@ import { type SsmStandIn, startSsmStandIn } from "../../src/sandbox/aws/ssm";
 import { type ClerkStandIn, startClerkStandIn } from "../../src/sandbox/clerk";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
 import { type ResendStandIn, startResendStandIn } from "../../src/sandbox/resend";
-import { clerkEmailCreated, functionUrlEvent, signed } from "./fixtures";
+import { clerkEmailCreated, functionUrlEvent, signed, sqsRecord } from "./fixtures";
 
 // Inside the repository so the bundles resolve the external AWS SDK from node_modules, as Lambda's runtime would.
 const ROOT = join(__dirname, "..", "..", "dist", `bridge-bundle-test-${process.pid}`);
@@ -124,22 +124,13 @@ describe("bundleBridge", () => {
     client.destroy();
     expect(received.Messages).toHaveLength(1);
     const sqsEvent: SQSEvent = {
-      Records: (received.Messages ?? []).map((m) => ({
-        messageId: m.MessageId ?? "",
-        receiptHandle: m.ReceiptHandle ?? "",
-        body: m.Body ?? "",
-        attributes: {
-          ApproximateReceiveCount: "1",
-          SentTimestamp: "0",
-          SenderId: "x",
-          ApproximateFirstReceiveTimestamp: "0",
-        },
-        messageAttributes: {},
-        md5OfBody: m.MD5OfBody ?? "",
-        eventSource: "aws:sqs",
-        eventSourceARN: sqs.queueArn("bridge-jobs"),
-        awsRegion: "us-east-1",
-      })),
+      Records: (received.Messages ?? []).map((m) =>
+        sqsRecord(m.MessageId ?? "", m.Body ?? "", {
+          receiptHandle: m.ReceiptHandle ?? "",
+          md5OfBody: m.MD5OfBody ?? "",
+          eventSourceARN: sqs.queueArn("bridge-jobs"),
+        }),
+      ),
     };
     const processed = await invoke(first.files.worker, sqsEvent, env);
     expect(processed).toEqual({ result: { batchItemFailures: [] } });

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { APIGatewayProxyEventV2, SQSRecord } from "aws-lambda";
 import { prefixedId } from "../../src/sandbox/core/ids";
 import { svixHeaders } from "../../src/sandbox/core/svix-dispatcher";
 import { contract, SPECS } from "../support/openapi";
@@ -151,5 +151,29 @@ export function functionUrlEvent(
     },
     body: options.base64 ? Buffer.from(body).toString("base64") : body,
     isBase64Encoded: options.base64 ?? false,
+  };
+}
+
+/** One SQS record as Lambda's event source mapping delivers it to the worker. */
+export function sqsRecord(
+  messageId: string,
+  body: string,
+  options: { receiptHandle?: string; md5OfBody?: string; eventSourceARN?: string } = {},
+): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: options.receiptHandle ?? messageId,
+    body,
+    attributes: {
+      ApproximateReceiveCount: "1",
+      SentTimestamp: "0",
+      SenderId: "x",
+      ApproximateFirstReceiveTimestamp: "0",
+    },
+    messageAttributes: {},
+    md5OfBody: options.md5OfBody ?? "",
+    eventSource: "aws:sqs",
+    eventSourceARN: options.eventSourceARN ?? "arn:aws:sqs:us-east-1:000000000000:bridge",
+    awsRegion: "us-east-1",
   };
 }

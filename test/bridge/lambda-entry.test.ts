@@ -5,7 +5,7 @@ import { lambdaWorkerHandler } from "../../src/bridge/lambda-worker";
 import { awsSandboxEnvironment } from "../../src/sandbox/aws/env";
 import { type SsmStandIn, startSsmStandIn } from "../../src/sandbox/aws/ssm";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
-import { clerkEmailCreated, functionUrlEvent, signed } from "./fixtures";
+import { clerkEmailCreated, functionUrlEvent, signed, sqsRecord } from "./fixtures";
 
 /** The Lambda entry points stamp each log line with the invocation's request id and cold-start flag. */
 describe("Lambda entry points", () => {
@@ -74,26 +74,7 @@ describe("Lambda entry points", () => {
 
   it("worker: a failed record's log line carries the request id and the batch's metrics are flushed", async () => {
     const handler = lambdaWorkerHandler(env);
-    const batch: SQSEvent = {
-      Records: [
-        {
-          messageId: "m-1",
-          receiptHandle: "r",
-          body: "not json",
-          attributes: {
-            ApproximateReceiveCount: "1",
-            SentTimestamp: "0",
-            SenderId: "x",
-            ApproximateFirstReceiveTimestamp: "0",
-          },
-          messageAttributes: {},
-          md5OfBody: "",
-          eventSource: "aws:sqs",
-          eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:bridge",
-          awsRegion: "us-east-1",
-        },
-      ],
-    };
+    const batch: SQSEvent = { Records: [sqsRecord("m-1", "not json")] };
     const result = await handler(batch, { awsRequestId: "req-w" });
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: "m-1" }]);
     expect(lines.find((l) => l.message === "record failed; left for SQS redelivery")).toMatchObject({
