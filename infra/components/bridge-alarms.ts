@@ -5,7 +5,7 @@ import { METRICS } from "../../src/bridge/telemetry";
 export interface BridgeAlarmArgs {
   dlqName: pulumi.Input<string>;
   functionNames: { ingest: pulumi.Input<string>; worker: pulumi.Input<string> };
-  /** Where the bridge's Powertools metrics land, and the `service` dimension it stamps on them. */
+  /** Where the bridge's EMF metrics land, and the `service` dimension it stamps on them. */
   metricsNamespace: string;
   serviceName: string;
   bounceRatePercent: number;
