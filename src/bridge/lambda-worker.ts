@@ -25,11 +25,15 @@ export type LambdaWorkerHandler = (
   context?: InvocationContext,
 ) => ReturnType<WorkerHandler>;
 
-/** The worker with its clients, once the secrets are known; exported so cold init can be measured. */
+/**
+ * The worker with its clients, once the secrets are known; exported so cold init can be measured. `env` is
+ * where the DynamoDB client reads its region, credentials and endpoint, like the SSM client's.
+ */
 export function createWorkerFromSecrets(
   config: BridgeConfig,
   secrets: Pick<BridgeSecrets, "resendApiKey" | "clerkSecretKey">,
   telemetry: Telemetry = createTelemetry(),
+  env: Record<string, string | undefined> = process.env,
 ): WorkerHandler {
   // Built at the first send (see resendEmailSender): its constructor loads Node's fetch.
   const resend = () =>
@@ -39,7 +43,7 @@ export function createWorkerFromSecrets(
     ...(config.clerkApiUrl ? { apiUrl: config.clerkApiUrl } : {}),
   });
   return createWorkerHandler({
-    store: new BridgeStore(new DynamoDb(), config.tableName),
+    store: new BridgeStore(new DynamoDb({ env }), config.tableName),
     email: resendEmailSender(resend, RESEND_TIMEOUT_MS),
     users: clerkUserDirectory(clerk, { backoff: LAMBDA_BACKOFF }),
     telemetry,
@@ -60,7 +64,7 @@ export function lambdaWorkerHandler(
   const build = async (own: Telemetry): Promise<WorkerHandler> => {
     const config = readBridgeConfig("worker", env);
     const secrets = await ssmSecretSource(new AwsJsonClient("ssm", { env }), config.secretParameters)();
-    return createWorkerFromSecrets(config, secrets, own);
+    return createWorkerFromSecrets(config, secrets, own, env);
   };
   return async (event, context) => {
     telemetry ??= createTelemetry({ env });

@@ -2,6 +2,8 @@ import type { SQSEvent } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { lambdaIngestHandler } from "../../src/bridge/lambda-ingest";
 import { lambdaWorkerHandler } from "../../src/bridge/lambda-worker";
+import { type LocalDynamo, startLocalDynamo } from "../../src/bridge/local-dynamo";
+import { BridgeStore } from "../../src/bridge/store";
 import { awsSandboxEnvironment } from "../../src/sandbox/aws/env";
 import { type SsmStandIn, startSsmStandIn } from "../../src/sandbox/aws/ssm";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
@@ -10,18 +12,20 @@ import { clerkEmailCreated, functionUrlEvent, signed, sqsRecord } from "./fixtur
 /** The Lambda entry points stamp each log line with the invocation's request id and cold-start flag. */
 describe("Lambda entry points", () => {
   let ssm: SsmStandIn;
+  let dynamo: LocalDynamo;
   let env: Record<string, string>;
   let lines: Array<Record<string, unknown>>;
   let restore: () => void;
 
   beforeAll(async () => {
     ssm = await startSsmStandIn();
+    dynamo = await startLocalDynamo("bridge");
     ssm.putParameter("/b/clerk-webhook", newSigningSecret());
     ssm.putParameter("/b/resend-webhook", newSigningSecret());
     ssm.putParameter("/b/resend-key", "re_test_key");
     ssm.putParameter("/b/clerk-key", "sk_test_key");
     env = {
-      ...awsSandboxEnvironment({ ssm: ssm.endpoint }),
+      ...awsSandboxEnvironment({ ssm: ssm.endpoint, dynamodb: dynamo.endpoint }),
       AWS_LAMBDA_FUNCTION_NAME: "bridge-test",
       BRIDGE_TABLE_NAME: "bridge",
       BRIDGE_QUEUE_URL: "http://127.0.0.1:9/000000000000/bridge",
@@ -36,7 +40,7 @@ describe("Lambda entry points", () => {
     };
   });
   afterAll(async () => {
-    await ssm.close();
+    await Promise.all([ssm?.close(), dynamo?.close()]);
   });
   beforeEach(() => {
     lines = [];
@@ -84,5 +88,29 @@ describe("Lambda entry points", () => {
       error: "PoisonMessage",
     });
     expect(lines.find((l) => "_aws" in l)).toMatchObject({ Retried: 1, service: "auth-email-bridge" });
+  });
+
+  it("worker: its DynamoDB client reads the environment the handler was given, not process.env", async () => {
+    expect(process.env.AWS_ENDPOINT_URL_DYNAMODB).toBeUndefined();
+    const handler = lambdaWorkerHandler(env);
+    const message = {
+      source: "clerk",
+      svixId: "msg_env",
+      type: "email.created",
+      receivedAt: new Date().toISOString(),
+      // Created an hour ago: dropped as stale, which reads and writes DynamoDB and sends nothing.
+      job: {
+        kind: "send",
+        clerkEmailId: "ema_env",
+        to: "a@example.com",
+        subject: "s",
+        html: "h",
+        createdAtMs: Date.now() - 3_600_000,
+      },
+    };
+    const result = await handler({ Records: [sqsRecord("m-env", JSON.stringify(message))] });
+    expect(result.batchItemFailures).toEqual([]);
+    const store = new BridgeStore(dynamo.client, "bridge");
+    expect(await store.getSend("ema_env")).toMatchObject({ status: "dropped_stale" });
   });
 });
