@@ -394,11 +394,25 @@ describe("SvixDispatcher", () => {
     expect(receiver.received).toHaveLength(4);
   });
 
-  it("close() ends pending retries as failed at their next wake-up", async () => {
+  it("close() ends pending retries as failed", async () => {
     receiver.respondWith(500, 500, 500);
     const [delivery] = dispatcher.dispatch("a", {});
     dispatcher.close();
     await dispatcher.settle();
+    expect(delivery!.state).toBe("failed");
+    expect(delivery!.attempts).toHaveLength(1);
+  });
+
+  it("close() cuts a real-time retry wait short instead of leaving its timer running", async () => {
+    dispatcher.timeScale = 1;
+    receiver.respondWith(500);
+    const [delivery] = dispatcher.dispatch("a", {});
+    while (delivery!.attempts.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const closedAt = Date.now();
+    dispatcher.close();
+    await dispatcher.settle();
+    // The next attempt was due 5 s later; settle() must not have waited for it.
+    expect(Date.now() - closedAt).toBeLessThan(1_000);
     expect(delivery!.state).toBe("failed");
     expect(delivery!.attempts).toHaveLength(1);
   });

@@ -1,6 +1,6 @@
 import { Webhook } from "standardwebhooks";
 import { prefixedId } from "./ids";
-import { sleep } from "./server";
+import { VendorClock } from "./vendor-clock";
 
 /**
  * Svix's (and so Resend's and Clerk's) delivery schedule: immediately, then 5 s, 5 min, 30 min,
@@ -73,18 +73,20 @@ export function svixHeaders(
 export class SvixDispatcher {
   readonly deliveries: Delivery[] = [];
   private readonly inFlight = new Set<Promise<void>>();
-  private closed = false;
+  private readonly clock: VendorClock;
 
   constructor(
     private readonly endpoints: () => Iterable<DispatchEndpoint>,
     private readonly options: DispatcherOptions = {},
-  ) {}
-
-  set timeScale(value: number) {
-    this.options.timeScale = value;
+  ) {
+    this.clock = new VendorClock(options.timeScale ?? 1);
   }
 
-  /** Sends `payload` to every enabled endpoint subscribed to `eventType`; resolves once queued. */
+  set timeScale(value: number) {
+    this.clock.timeScale = value;
+  }
+
+  /** Queues `payload` for every enabled endpoint subscribed to `eventType`; the first attempts start at once. */
   dispatch(eventType: string, payload: unknown): Delivery[] {
     const body = JSON.stringify(payload);
     const queued: Delivery[] = [];
@@ -114,16 +116,15 @@ export class SvixDispatcher {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Stops retrying; pending deliveries end as failed at their next wake-up. */
+  /** Stops retrying: deliveries waiting for a retry end as failed at once, and no timer is left behind. */
   close(): void {
-    this.closed = true;
+    this.clock.close();
   }
 
   private async deliver(delivery: Delivery, endpoint: DispatchEndpoint): Promise<void> {
-    const scale = () => this.options.timeScale ?? 1;
     for (const delay of SVIX_RETRY_SCHEDULE_MS) {
-      if (delay > 0) await sleep(delay * scale());
-      if (this.closed) break;
+      if (delay > 0) await this.clock.sleep(delay);
+      if (this.clock.closed) break;
       const attempt = await this.attempt(delivery, endpoint);
       delivery.attempts.push(attempt);
       if (attempt.status !== null && attempt.status >= 200 && attempt.status < 300) {

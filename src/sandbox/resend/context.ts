@@ -1,5 +1,6 @@
 import type { StandInServer } from "../core/server";
-import type { BackgroundWork, VendorClock } from "./clock";
+import type { VendorClock } from "../core/vendor-clock";
+import type { BackgroundWork } from "./clock";
 import type { DomainState } from "./domain-model";
 import type { RequestGate } from "./gate";
 

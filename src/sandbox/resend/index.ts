@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { StandInServer } from "../core/server";
 import { SvixDispatcher } from "../core/svix-dispatcher";
-import { BackgroundWork, VendorClock } from "./clock";
+import { VendorClock } from "../core/vendor-clock";
+import { BackgroundWork } from "./clock";
 import type { ResendContext } from "./context";
 import { registerControlRoutes } from "./control";
 import { DnsChecker } from "./dns-check";

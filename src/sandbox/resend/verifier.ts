@@ -1,4 +1,5 @@
-import type { BackgroundWork, VendorClock } from "./clock";
+import type { VendorClock } from "../core/vendor-clock";
+import type { BackgroundWork } from "./clock";
 import type { DnsChecker } from "./dns-check";
 import { type DomainState, domainStatus } from "./domain-model";
 
