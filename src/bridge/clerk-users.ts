@@ -11,6 +11,8 @@ import { ClerkAPIResponseError } from "@clerk/backend/errors";
 /** The BAPI version these requests and `specs/clerk/bapi-2026-05-12.yml` are written for. */
 export const CLERK_API_VERSION = "2026-05-12";
 export const CLERK_API_URL = "https://api.clerk.com";
+/** Per request, answer included. Neither Clerk nor `fetch` bounds a call, and the worker's invocation is waiting. */
+export const CLERK_TIMEOUT_MS = 8_000;
 
 /** The part of a BAPI user the bridge reads, in the SDK's camelCase. */
 export interface ClerkUserRecord {
@@ -30,6 +32,8 @@ export interface ClerkUsersApi {
 export interface ClerkUsersOptions {
   secretKey: string;
   apiUrl?: string;
+  /** A request still unanswered then rejects with a `TimeoutError`, which the backoff retries. */
+  timeoutMs?: number;
 }
 
 interface UserJson {
@@ -46,9 +50,11 @@ export function clerkUsersClient(options: ClerkUsersOptions): { users: ClerkUser
     );
   }
   const base = `${(options.apiUrl ?? CLERK_API_URL).replace(/\/+$/, "")}/v1`;
+  const timeoutMs = options.timeoutMs ?? CLERK_TIMEOUT_MS;
   const request = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${base}${path}`, {
       method,
+      signal: AbortSignal.timeout(timeoutMs),
       headers: {
         authorization: `Bearer ${options.secretKey}`,
         "clerk-api-version": CLERK_API_VERSION,

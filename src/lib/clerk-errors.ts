@@ -100,8 +100,12 @@ export function classifyClerkError(error: unknown): ClassifiedClerkError {
   const clerk = asClerkError(error);
   if (!clerk) {
     const message = error instanceof Error ? error.message : String(error);
-    // fetch() rejects with a TypeError when the connection fails: worth retrying.
-    const network = error instanceof TypeError || /fetch failed|ECONNRE|ETIMEDOUT|socket/i.test(message);
+    // fetch() rejects with a TypeError when the connection fails, and with a TimeoutError when an
+    // `AbortSignal.timeout()` fires first: the call may succeed when repeated.
+    const network =
+      error instanceof TypeError ||
+      (error as { name?: unknown } | null)?.name === "TimeoutError" ||
+      /fetch failed|ECONNRE|ETIMEDOUT|socket/i.test(message);
     return {
       kind: network ? "network" : "unknown",
       status: undefined,

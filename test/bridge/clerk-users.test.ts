@@ -84,6 +84,13 @@ describe("clerkUsersClient", () => {
     clerk.server.faults.add({ kind: "drop", path: "^/v1/users/", count: 1 });
     const dropped = classifyClerkError(await light.users.getUser("user_any").catch((e: unknown) => e));
     expect(dropped).toMatchObject({ kind: "network", retryable: true });
+    // A Clerk that does not answer in time: the call is given up and retried, not left to hang the batch.
+    clerk.server.faults.add({ kind: "latency", ms: 1_000, path: "^/v1/users/", count: 1 });
+    const impatient = clerkUsersClient({ secretKey: clerk.secretKey, apiUrl: clerk.url, timeoutMs: 50 });
+    const started = Date.now();
+    const slow = classifyClerkError(await impatient.users.getUser("user_any").catch((e: unknown) => e));
+    expect(Date.now() - started).toBeLessThan(900);
+    expect(slow).toMatchObject({ kind: "network", retryable: true });
     const unauthorized = clerkUsersClient({ secretKey: "sk_test_wrong", apiUrl: clerk.url });
     expect(classifyClerkError(await unauthorized.users.getUser("u").catch((e: unknown) => e)).kind).toBe(
       "unauthorized",
