@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { RESEND_REGIONS, TLS_MODES } from "./providers/resend-domain";
 
 /**
  * The stack configuration, validated as a whole before any resource is declared: a bad stack fails with
@@ -9,7 +10,6 @@ import { z } from "zod";
 export const PROJECT = "auth-email-pipeline";
 
 const DNS_PROVIDERS = ["cloudflare", "route53"] as const;
-const RESEND_REGIONS = ["us-east-1", "eu-west-1", "sa-east-1", "ap-northeast-1"] as const;
 const DMARC_POLICIES = ["none", "quarantine", "reject"] as const;
 const WEBHOOK_MODES = ["manual", "portal"] as const;
 /** CloudWatch Logs accepts only these retention periods. */
@@ -65,7 +65,7 @@ const schema = z.object({
       error: "must be 1-63 letters, digits or '-', starting with a letter",
     })
     .default("send"),
-  resendTls: oneOf(["opportunistic", "enforced"]).default("opportunistic"),
+  resendTls: oneOf(TLS_MODES).default("opportunistic"),
   adoptExistingDomain: flag(),
   openTracking: flag(),
   clickTracking: flag(),

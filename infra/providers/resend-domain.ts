@@ -49,8 +49,9 @@ export interface ResendDomainOutputs extends ResendDomainInputs {
   adopted: boolean;
 }
 
-export const RESEND_REGIONS = ["us-east-1", "eu-west-1", "sa-east-1", "ap-northeast-1"];
-const TLS_MODES = ["opportunistic", "enforced"];
+/** Resend's sending regions and TLS modes; the stack config schema accepts exactly these. */
+export const RESEND_REGIONS = ["us-east-1", "eu-west-1", "sa-east-1", "ap-northeast-1"] as const;
+export const TLS_MODES = ["opportunistic", "enforced"] as const;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 // Resend: ≤63 letters, digits or hyphens, starting with a letter, ending with a letter or digit.
 const RETURN_PATH = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/i;
@@ -82,7 +83,7 @@ function validateDomainInputs(news: Record<string, unknown>): {
       reason: `name must be a domain such as "mail.example.com" (got ${JSON.stringify(rawName)})`,
     });
   }
-  if (!isUnknown(inputs.region) && !RESEND_REGIONS.includes(inputs.region)) {
+  if (!isUnknown(inputs.region) && !(RESEND_REGIONS as readonly string[]).includes(inputs.region)) {
     failures.push({
       property: "region",
       reason: `region must be one of ${RESEND_REGIONS.join(", ")} (got ${JSON.stringify(inputs.region)})`,
@@ -97,7 +98,7 @@ function validateDomainInputs(news: Record<string, unknown>): {
         `or digit, e.g. "send" (got ${JSON.stringify(rp)})`,
     });
   }
-  if (!isUnknown(inputs.tls) && !TLS_MODES.includes(inputs.tls)) {
+  if (!isUnknown(inputs.tls) && !(TLS_MODES as readonly string[]).includes(inputs.tls)) {
     failures.push({
       property: "tls",
       reason: `tls must be "opportunistic" or "enforced" (got ${JSON.stringify(inputs.tls)})`,
