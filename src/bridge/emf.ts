@@ -13,7 +13,7 @@
  */
 
 /** CloudWatch accepts at most 100 metrics in one EMF document. */
-export const EMF_MAX_METRICS = 100;
+const EMF_MAX_METRICS = 100;
 
 export interface EmfDocument {
   _aws: {
