@@ -110,4 +110,19 @@ describe("Resend stand-in: /suppressions", () => {
       /either/,
     );
   });
+
+  it("removes a suppression named twice in one batch once, with one suppression.removed", async () => {
+    const email = "twice@supp-mail.com";
+    const added = expectSpecSuccess(await h.resend.suppressions.add({ email }), "POST", "/suppressions", 201);
+    const removed = expectSpecSuccess(
+      await h.resend.suppressions.batch.remove({ emails: [email, email.toUpperCase()] }),
+      "POST",
+      "/suppressions/batch/remove",
+    );
+    expect(removed.data.map((d) => d.id)).toEqual([added.id]);
+    const announced = h.standIn
+      .events()
+      .filter((e) => e.type === "suppression.removed" && (e.data as { id?: string }).id === added.id);
+    expect(announced).toHaveLength(1);
+  });
 });

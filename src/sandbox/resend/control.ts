@@ -1,9 +1,7 @@
 import type { StandInServer } from "../core/server";
 import type { ResendStandIn } from "./index";
 import { type ForcedOutcome, OUTCOME_KINDS } from "./outcomes";
-import type { SuppressionOrigin } from "./suppressions";
-
-const ORIGINS: readonly SuppressionOrigin[] = ["bounce", "complaint", "manual"];
+import { SUPPRESSION_ORIGINS, type SuppressionOrigin } from "./suppressions";
 
 const bad = (message: string) => ({ status: 400, body: { error: message } });
 
@@ -29,7 +27,8 @@ export function registerControlRoutes(server: StandInServer, standIn: ResendStan
       origin?: SuppressionOrigin;
     };
     if (typeof email !== "string" || !email.includes("@")) return bad("`email` must be an email address");
-    if (!ORIGINS.includes(origin)) return bad(`\`origin\` must be one of ${ORIGINS.join(", ")}`);
+    if (!SUPPRESSION_ORIGINS.includes(origin))
+      return bad(`\`origin\` must be one of ${SUPPRESSION_ORIGINS.join(", ")}`);
     return { status: 201, body: standIn.suppress(email, origin) };
   });
   server.control("DELETE", "/resend/suppressions", () => {

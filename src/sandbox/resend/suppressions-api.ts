@@ -4,9 +4,13 @@ import { mailbox } from "./email-request";
 import { invalidField, notFound } from "./errors";
 import { objectBody, requiredString } from "./fields";
 import { paginate } from "./pagination";
-import type { SuppressionEntry, SuppressionList, SuppressionOrigin } from "./suppressions";
+import {
+  SUPPRESSION_ORIGINS,
+  type SuppressionEntry,
+  type SuppressionList,
+  type SuppressionOrigin,
+} from "./suppressions";
 
-const ORIGINS: readonly SuppressionOrigin[] = ["bounce", "complaint", "manual"];
 const MAX_BATCH = 100;
 
 /**
@@ -37,8 +41,10 @@ export function registerSuppressionRoutes(ctx: ResendContext, list: SuppressionL
 
   apiRoute(ctx, "GET", "/suppressions", (req) => {
     const origin = req.query.get("origin");
-    if (origin !== null && !ORIGINS.includes(origin as SuppressionOrigin)) {
-      throw invalidField(`Invalid \`origin\` parameter. It must be one of: ${ORIGINS.join(", ")}.`);
+    if (origin !== null && !SUPPRESSION_ORIGINS.includes(origin as SuppressionOrigin)) {
+      throw invalidField(
+        `Invalid \`origin\` parameter. It must be one of: ${SUPPRESSION_ORIGINS.join(", ")}.`,
+      );
     }
     const items = list
       .list()
@@ -78,8 +84,11 @@ export function registerSuppressionRoutes(ctx: ResendContext, list: SuppressionL
     }
     const keys =
       body.emails !== undefined ? stringArray(body.emails, "emails") : stringArray(body.ids, "ids");
-    const entries = keys.map((key) => list.find(key)).filter((e): e is SuppressionEntry => e !== undefined);
-    return { status: 200, body: { data: entries.map(remove) } };
+    // A suppression named twice (or by both its email and its id) is removed, and announced, once.
+    const entries = new Set(
+      keys.map((key) => list.find(key)).filter((e): e is SuppressionEntry => e !== undefined),
+    );
+    return { status: 200, body: { data: [...entries].map(remove) } };
   });
 }
 

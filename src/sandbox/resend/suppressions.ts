@@ -1,6 +1,7 @@
 import { uuid } from "../core/ids";
 
-export type SuppressionOrigin = "bounce" | "complaint" | "manual";
+export const SUPPRESSION_ORIGINS = ["bounce", "complaint", "manual"] as const;
+export type SuppressionOrigin = (typeof SUPPRESSION_ORIGINS)[number];
 
 export interface SuppressionEntry {
   id: string;
