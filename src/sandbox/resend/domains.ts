@@ -20,6 +20,7 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const RETURN_PATH = /^[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const CREATE_ONLY = ["name", "region", "custom_return_path"] as const;
 const TOGGLES = ["enabled", "disabled"] as const;
+const TLS_MODES = ["opportunistic", "enforced"] as const;
 
 export function registerDomainRoutes(ctx: ResendContext, verifier: DomainVerifier): void {
   const find = (id: string | undefined): DomainState => {
@@ -47,7 +48,7 @@ export function registerDomainRoutes(ctx: ResendContext, verifier: DomainVerifie
       zoneApex: ctx.zoneApex(name),
       region: optionalEnum(body, "region", REGIONS) ?? "us-east-1",
       customReturnPath,
-      tls: optionalEnum(body, "tls", ["opportunistic", "enforced"] as const) ?? "opportunistic",
+      tls: optionalEnum(body, "tls", TLS_MODES) ?? "opportunistic",
       openTracking: optionalBoolean(body, "open_tracking") ?? false,
       clickTracking: optionalBoolean(body, "click_tracking") ?? false,
       trackingSubdomain: trackingSubdomain(body),
@@ -89,7 +90,7 @@ export function registerDomainRoutes(ctx: ResendContext, verifier: DomainVerifie
     }
     domain.openTracking = optionalBoolean(body, "open_tracking") ?? domain.openTracking;
     domain.clickTracking = optionalBoolean(body, "click_tracking") ?? domain.clickTracking;
-    domain.tls = optionalEnum(body, "tls", ["opportunistic", "enforced"] as const) ?? domain.tls;
+    domain.tls = optionalEnum(body, "tls", TLS_MODES) ?? domain.tls;
     domain.trackingSubdomain = trackingSubdomain(body) ?? domain.trackingSubdomain;
     domain.capabilities = capabilities(body, domain.capabilities);
     domain.records = buildRecords(domain, domain.records);

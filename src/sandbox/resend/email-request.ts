@@ -1,5 +1,5 @@
 import { invalidField, missingField } from "./errors";
-import { objectBody } from "./fields";
+import { objectBody, optionalString } from "./fields";
 
 /** A send request after Resend's validation, with every address list normalized to an array. */
 export interface EmailRequest {
@@ -72,8 +72,8 @@ export function parseEmailRequest(
     }
   }
 
-  const html = optionalText(body, "html");
-  const text = optionalText(body, "text");
+  const html = optionalString(body, "html");
+  const text = optionalString(body, "text");
   const templateId = template(body.template);
   if (templateId && (html !== undefined || text !== undefined)) {
     throw invalidField("The `template` field cannot be used together with `html` or `text`.");
@@ -119,13 +119,6 @@ function addressList(value: unknown, field: string): string[] {
     if (!address) throw invalidField(`Invalid \`${field}\` field. ${FORMAT_HINT}`);
     return address;
   });
-}
-
-function optionalText(body: Record<string, unknown>, field: string): string | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "string") throw invalidField(`The \`${field}\` field must be a string.`);
-  return value;
 }
 
 function template(value: unknown): string | undefined {

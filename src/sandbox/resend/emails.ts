@@ -5,7 +5,7 @@ import { apiRoute, type ResendContext } from "./context";
 import { canSend } from "./domain-model";
 import { type EmailRequest, parseEmailRequest } from "./email-request";
 import { invalidField, notFound, ResendHttpError } from "./errors";
-import { IdempotencyStore } from "./idempotency";
+import { IdempotencyStore, idempotencyKey } from "./idempotency";
 import { type ForcedOutcome, type Outcome, outcomeFor } from "./outcomes";
 import { paginate } from "./pagination";
 import type { SuppressionList, SuppressionOrigin } from "./suppressions";
@@ -63,7 +63,7 @@ export class EmailService {
         if (this.sendLatencyMs > 0) await sleep(this.sendLatencyMs);
         const request = parseEmailRequest(req.json(), { batch: false });
         this.authorizeSender(request);
-        const email = this.accept(request, idempotencyKey(req.headers["idempotency-key"]), false);
+        const email = this.accept(request, idempotencyKey(req), false);
         return { status: 200, body: { id: email.id } };
       }),
     );
@@ -92,7 +92,7 @@ export class EmailService {
             errors.push({ index, message: err.message });
           }
         });
-        const key = idempotencyKey(req.headers["idempotency-key"]);
+        const key = idempotencyKey(req);
         const data = valid.map((request) => ({ id: this.accept(request, key, true).id }));
         return { status: 200, body: permissive ? { data, errors } : { data } };
       }),
@@ -248,8 +248,4 @@ function emailBody(email: SentEmail) {
     reply_to: email.replyTo,
     last_event: email.lastEvent,
   };
-}
-
-function idempotencyKey(header: string | string[] | undefined): string | undefined {
-  return Array.isArray(header) ? header.join(",") : header;
 }

@@ -20,9 +20,8 @@ export class IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
 
   async run(req: StandInRequest, execute: () => Promise<StandInResponse>): Promise<StandInResponse> {
-    const key = req.headers["idempotency-key"];
-    if (key === undefined) return execute();
-    const value = Array.isArray(key) ? key.join(",") : key;
+    const value = idempotencyKey(req);
+    if (value === undefined) return execute();
     if (value.length < 1 || value.length > 256) {
       return resendError(400, "invalid_idempotency_key", "The key must be between 1-256 chars.");
     }
@@ -58,6 +57,12 @@ export class IdempotencyStore {
       throw err;
     }
   }
+}
+
+/** The `Idempotency-Key` header as one string, as the stored email records it. */
+export function idempotencyKey(req: StandInRequest): string | undefined {
+  const header = req.headers["idempotency-key"];
+  return Array.isArray(header) ? header.join(",") : header;
 }
 
 /** Compares bodies by content, not bytes: key order and whitespace do not make a "different payload". */
