@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { Resend } from "resend";
 import type { BackoffPolicy } from "../lib/backoff";
 import { clerkUsersClient } from "./clerk-users";
+import { DEFAULT_CODE_LIFETIME_SECONDS, DEFAULT_MAX_BODY_BYTES } from "./config";
 import { resendEmailSender } from "./email-sender";
 import type { WebhookSource } from "./events";
 import { createIngestHandler, type IngestHandler } from "./ingest";
@@ -53,7 +54,7 @@ export const LOCAL_SETTINGS: SendSettings = {
   fromAddress: "auth@mail.example.com",
   fromName: "Acme",
   replyTo: undefined,
-  codeLifetimeSeconds: 600,
+  codeLifetimeSeconds: DEFAULT_CODE_LIFETIME_SECONDS,
   stack: "local",
   extraHeaders: {},
 };
@@ -85,7 +86,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     queue,
     verifiers: async () => verifiers,
     telemetry,
-    maxBodyBytes: options.maxBodyBytes ?? 240 * 1024,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
   });
   const worker = createWorkerHandler({
     store,
