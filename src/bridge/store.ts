@@ -260,12 +260,12 @@ export async function createBridgeTable(db: DynamoDb, tableName: string): Promis
       TableName: tableName,
       BillingMode: "PAY_PER_REQUEST",
       AttributeDefinitions: [
-        { AttributeName: "pk", AttributeType: "S" },
-        { AttributeName: "sk", AttributeType: "S" },
+        { AttributeName: BRIDGE_TABLE_SCHEMA.hashKey, AttributeType: "S" },
+        { AttributeName: BRIDGE_TABLE_SCHEMA.rangeKey, AttributeType: "S" },
       ],
       KeySchema: [
-        { AttributeName: "pk", KeyType: "HASH" },
-        { AttributeName: "sk", KeyType: "RANGE" },
+        { AttributeName: BRIDGE_TABLE_SCHEMA.hashKey, KeyType: "HASH" },
+        { AttributeName: BRIDGE_TABLE_SCHEMA.rangeKey, KeyType: "RANGE" },
       ],
     });
   } catch (err) {
