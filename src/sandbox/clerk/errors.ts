@@ -26,6 +26,12 @@ export function clerkError(
   return { status, body: clerkErrorBody(entry), headers };
 }
 
+const TOO_MANY_REQUESTS: ClerkErrorEntry = {
+  code: "too_many_requests",
+  message: "Too many requests",
+  long_message: "Too many requests, retry later",
+};
+
 /** Clerk errors the stand-in answers, by code, so routes name a code rather than repeat wording. */
 export const errors = {
   authenticationInvalid: () =>
@@ -37,15 +43,7 @@ export const errors = {
   notFound: (longMessage = "The requested resource was not found") =>
     clerkError(404, { code: "resource_not_found", message: "not found", long_message: longMessage }),
   tooManyRequests: (retryAfterSeconds: number) =>
-    clerkError(
-      429,
-      {
-        code: "too_many_requests",
-        message: "Too many requests",
-        long_message: "Too many requests, retry later",
-      },
-      { "retry-after": String(retryAfterSeconds) },
-    ),
+    clerkError(429, TOO_MANY_REQUESTS, { "retry-after": String(retryAfterSeconds) }),
   badJson: () =>
     clerkError(400, {
       code: "malformed_request",
@@ -123,13 +121,7 @@ export const errors = {
 
 /** Bodies for injected faults: Clerk's shape with the code its status implies. */
 export function clerkFaultBody(status: number): unknown {
-  if (status === 429) {
-    return clerkErrorBody({
-      code: "too_many_requests",
-      message: "Too many requests",
-      long_message: "Too many requests, retry later",
-    });
-  }
+  if (status === 429) return clerkErrorBody(TOO_MANY_REQUESTS);
   return clerkErrorBody({
     code: status >= 500 ? "internal_clerk_error" : "request_failed",
     message: "Oops, an unexpected error occurred",
