@@ -12,7 +12,6 @@ import {
   startLocalLambda,
   startSqsEventSource,
 } from "../aws/lambda";
-import { unwrapSecrets } from "./serialized-provider";
 
 /** What a realized resource reports back to the engine: its id and output state. */
 export interface Realized {
@@ -22,7 +21,8 @@ export interface Realized {
 
 type Inputs = Record<string, unknown>;
 
-const arn = (service: string, resource: string) =>
+/** An ARN in the sandbox's region and account, as AWS would give the resource. */
+export const regionalArn = (service: string, resource: string) =>
   `arn:aws:${service}:${SANDBOX_REGION}:${SANDBOX_ACCOUNT_ID}:${resource}`;
 
 /** Pulumi's auto-name: the logical name plus a suffix; derived from the name so reruns give the same one. */
@@ -58,7 +58,8 @@ export interface LocalAwsResourceOptions {
  * The AWS resources the bridge needs, made real on the local stand-ins: DynamoDB tables, SQS queues with
  * their redrive policy, SSM parameters, Lambda functions running their code archive, Function URLs and
  * SQS event source mappings. Names, ARNs and URLs are the ones the stand-ins answer to, so what the
- * program wires from one resource's outputs into another's inputs reaches the real thing.
+ * program wires from one resource's outputs into another's inputs reaches the real thing. Inputs arrive
+ * settled (no promise-valued asset fields) and with secrets unwrapped (`LocalCloud.newResource`).
  */
 export class LocalAwsResources {
   readonly lambdas = new Map<string, LocalLambda>();
@@ -98,7 +99,7 @@ export class LocalAwsResources {
             }),
       }),
     );
-    const tableArn = arn("dynamodb", `table/${tableName}`);
+    const tableArn = regionalArn("dynamodb", `table/${tableName}`);
     return { id: tableName, state: { name: tableName, arn: tableArn } };
   }
 
@@ -124,14 +125,14 @@ export class LocalAwsResources {
   parameter(name: string, inputs: Inputs): Realized {
     const parameterName = physicalName(name, inputs.name);
     const type = String(inputs.type ?? "String") as "String" | "StringList" | "SecureString";
-    const value = unwrapSecrets(inputs.value ?? inputs.insecureValue);
+    const value = inputs.value ?? inputs.insecureValue;
     if (typeof value !== "string") {
       throw new Error(`aws.ssm.Parameter ${parameterName}: value must be a string`);
     }
     const version = this.options.aws.ssm.putParameter(parameterName, value, type);
     return {
       id: parameterName,
-      state: { name: parameterName, arn: arn("ssm", `parameter${parameterName}`), version },
+      state: { name: parameterName, arn: regionalArn("ssm", `parameter${parameterName}`), version },
     };
   }
 
@@ -155,7 +156,7 @@ export class LocalAwsResources {
         `aws.lambda.Function ${functionName}: handler "${handler}" needs ${fileStem}.mjs (or .js/.cjs) in the code archive, which holds ${entries.join(", ") || "nothing"}`,
       );
     }
-    const variables = unwrapSecrets((inputs.environment as { variables?: unknown } | undefined)?.variables);
+    const variables = (inputs.environment as { variables?: unknown } | undefined)?.variables;
     const lambda = await startLocalLambda({
       name: functionName,
       bundleFile: join(dir, bundle),
@@ -243,7 +244,7 @@ export class LocalAwsResources {
 
 /** Writes a Pulumi AssetArchive's entries (file and string assets) into `dir`, as Lambda unzips code. */
 async function unpackArchive(functionName: string, code: unknown, dir: string): Promise<void> {
-  const archive = (await settleAssets(code)) as { assets?: Record<string, unknown> } | undefined;
+  const archive = code as { assets?: Record<string, unknown> } | undefined;
   if (!archive?.assets || typeof archive.assets !== "object") {
     throw new Error(`aws.lambda.Function ${functionName}: code must be a pulumi.asset.AssetArchive`);
   }

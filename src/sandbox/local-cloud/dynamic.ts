@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { loadSerializedProvider, unwrapSecrets } from "./serialized-provider";
+import { loadSerializedProvider } from "./serialized-provider";
 
 /** The stack config as the dynamic-provider host hands it to `configure()`. */
 export type StackConfig = Record<string, string>;
@@ -7,22 +7,21 @@ export type StackConfig = Record<string, string>;
 /**
  * Creates a dynamic resource the way `pulumi up` does: the serialized `__provider` is loaded as a fresh
  * module (as the dynamic-provider host loads it), configured with the stack config, then `check` and
- * `create` run for real against whatever the provider talks to. Secret inputs arrive unwrapped because
- * dynamic providers do not accept secrets.
+ * `create` run for real against whatever the provider talks to. The inputs come with secrets unwrapped, as
+ * the engine passes them to dynamic providers (they do not accept secrets).
  */
 export async function createDynamicResource(
   label: string,
-  rawInputs: Record<string, unknown>,
+  inputsWithProvider: Record<string, unknown>,
   project: string,
   config: StackConfig,
 ): Promise<{ id: string; state: Record<string, unknown> }> {
-  const { __provider: providerText, ...rest } = rawInputs;
+  const { __provider: providerText, ...news } = inputsWithProvider;
   if (typeof providerText !== "string") {
     throw new Error(`${label}: dynamic resource without a serialized __provider input`);
   }
   const provider = loadSerializedProvider(providerText);
   await provider.configure?.({ config: configReader(project, config) } as pulumi.dynamic.ConfigureRequest);
-  const news = unwrapSecrets(rest) as Record<string, unknown>;
   let inputs = news;
   if (provider.check) {
     const checked = await provider.check({}, news);

@@ -1,10 +1,7 @@
-import { SANDBOX_ACCOUNT_ID, SANDBOX_REGION } from "../aws/env";
-import { physicalName, type Realized } from "./aws-resources";
+import { SANDBOX_ACCOUNT_ID } from "../aws/env";
+import { physicalName, type Realized, regionalArn } from "./aws-resources";
 
 type Inputs = Record<string, unknown>;
-
-const regional = (service: string, resource: string) =>
-  `arn:aws:${service}:${SANDBOX_REGION}:${SANDBOX_ACCOUNT_ID}:${resource}`;
 
 /**
  * Resources the local cloud does not enforce (IAM, logs, invoke permissions, alarms, notifications): they
@@ -29,7 +26,7 @@ const RECORDED: Record<string, (name: string, inputs: Inputs) => Realized> = {
   },
   "aws:cloudwatch/logGroup:LogGroup": (name, inputs) => {
     const groupName = physicalName(name, inputs.name);
-    return { id: groupName, state: { name: groupName, arn: regional("logs", `log-group:${groupName}`) } };
+    return { id: groupName, state: { name: groupName, arn: regionalArn("logs", `log-group:${groupName}`) } };
   },
   "aws:lambda/permission:Permission": (name, inputs) => {
     const statementId = physicalName(name, inputs.statementId);
@@ -37,11 +34,14 @@ const RECORDED: Record<string, (name: string, inputs: Inputs) => Realized> = {
   },
   "aws:cloudwatch/metricAlarm:MetricAlarm": (name, inputs) => {
     const alarmName = physicalName(name, inputs.name);
-    return { id: alarmName, state: { name: alarmName, arn: regional("cloudwatch", `alarm:${alarmName}`) } };
+    return {
+      id: alarmName,
+      state: { name: alarmName, arn: regionalArn("cloudwatch", `alarm:${alarmName}`) },
+    };
   },
   "aws:sns/topic:Topic": (name, inputs) => {
     const topicName = physicalName(name, inputs.name);
-    const topicArn = regional("sns", topicName);
+    const topicArn = regionalArn("sns", topicName);
     return { id: topicArn, state: { name: topicName, arn: topicArn } };
   },
   "aws:sns/topicSubscription:TopicSubscription": (name, inputs) => {
@@ -49,8 +49,6 @@ const RECORDED: Record<string, (name: string, inputs: Inputs) => Realized> = {
     return { id: subscriptionArn, state: { arn: subscriptionArn, pendingConfirmation: true } };
   },
 };
-
-export const RECORDED_TYPES = Object.keys(RECORDED);
 
 export function recordedResource(type: string, name: string, inputs: Inputs): Realized | undefined {
   return RECORDED[type]?.(name, inputs);
