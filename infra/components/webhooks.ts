@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { SecretParameterNames } from "../../src/bridge/config";
-import { RESEND_EVENTS } from "../../src/bridge/events";
+import { CLERK_EVENTS as BRIDGE_CLERK_EVENTS, RESEND_EVENTS } from "../../src/bridge/events";
 import type { ClerkWebhookMode } from "../config";
 import { ClerkWebhookEndpoint } from "../providers/clerk-webhook";
 import { ResendWebhook } from "../providers/resend-webhook";
@@ -13,7 +13,7 @@ export const WEBHOOK_PATHS = { clerk: "webhooks/clerk", resend: "webhooks/resend
 export const RESEND_WEBHOOK_EVENTS = [...RESEND_EVENTS];
 
 /** Clerk events the bridge handles: the email to send, and user changes that clear or purge its records. */
-export const CLERK_EVENTS = ["email.created", "user.created", "user.updated", "user.deleted"];
+export const CLERK_EVENTS = [...BRIDGE_CLERK_EVENTS];
 
 /** Stored while a manual-mode Clerk endpoint is not registered yet; it verifies nothing. */
 export const UNREGISTERED_SECRET = "unregistered";
