@@ -177,3 +177,33 @@ export function sqsRecord(
     awsRegion: "us-east-1",
   };
 }
+
+export interface CapturedStdout {
+  /** Every line that is a JSON object (log lines and EMF documents), parsed, in order. */
+  lines: Array<Record<string, unknown>>;
+  /** Everything written, to check what must never appear. */
+  text(): string;
+  restore(): void;
+}
+
+/** Swallows stdout, where the bridge's logger and EMF writer print, until `restore()`. */
+export function captureStdout(): CapturedStdout {
+  const lines: Array<Record<string, unknown>> = [];
+  let raw = "";
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
+    raw += text;
+    for (const line of text.split("\n")) {
+      if (line.startsWith("{")) lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    return true;
+  }) as typeof process.stdout.write;
+  return {
+    lines,
+    text: () => raw,
+    restore: () => {
+      process.stdout.write = write;
+    },
+  };
+}

@@ -7,7 +7,14 @@ import { BridgeStore } from "../../src/bridge/store";
 import { awsSandboxEnvironment } from "../../src/sandbox/aws/env";
 import { type SsmStandIn, startSsmStandIn } from "../../src/sandbox/aws/ssm";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
-import { clerkEmailCreated, functionUrlEvent, signed, sqsRecord } from "./fixtures";
+import {
+  type CapturedStdout,
+  captureStdout,
+  clerkEmailCreated,
+  functionUrlEvent,
+  signed,
+  sqsRecord,
+} from "./fixtures";
 
 /** The Lambda entry points stamp each log line with the invocation's request id and cold-start flag. */
 describe("Lambda entry points", () => {
@@ -15,7 +22,7 @@ describe("Lambda entry points", () => {
   let dynamo: LocalDynamo;
   let env: Record<string, string>;
   let lines: Array<Record<string, unknown>>;
-  let restore: () => void;
+  let stdout: CapturedStdout;
 
   beforeAll(async () => {
     ssm = await startSsmStandIn();
@@ -43,18 +50,10 @@ describe("Lambda entry points", () => {
     await Promise.all([ssm?.close(), dynamo?.close()]);
   });
   beforeEach(() => {
-    lines = [];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array) => {
-      const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
-      for (const line of text.split("\n")) if (line.startsWith("{")) lines.push(JSON.parse(line));
-      return true;
-    }) as typeof process.stdout.write;
-    restore = () => {
-      process.stdout.write = write;
-    };
+    stdout = captureStdout();
+    lines = stdout.lines;
   });
-  afterEach(() => restore());
+  afterEach(() => stdout.restore());
 
   it("ingest: a rejected webhook's log line names the function and request, cold only the first time", async () => {
     const handler = lambdaIngestHandler(env);

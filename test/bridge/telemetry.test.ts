@@ -1,35 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CapturedStdout, captureStdout } from "./fixtures";
 import { type Pipeline, startPipeline } from "./harness";
 
 describe("bridge logs", () => {
   let p: Pipeline;
-  const lines: Array<Record<string, unknown>> = [];
-  let raw = "";
-  let restore: () => void;
+  let stdout: CapturedStdout;
 
   beforeAll(async () => {
     p = await startPipeline({ bridge: { logLevel: "DEBUG" } });
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array) => {
-      const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
-      raw += text;
-      for (const line of text.split("\n")) {
-        if (line.startsWith("{")) lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      return true;
-    }) as typeof process.stdout.write;
-    restore = () => {
-      process.stdout.write = write;
-    };
+    stdout = captureStdout();
   });
   afterAll(async () => {
-    restore();
+    stdout.restore();
     await p.close();
   });
 
   it("are structured JSON carrying svix-id, Clerk email id, Resend email id and user id, never the code or body", async () => {
     const { email, code } = p.clerk.instance.signUp("bounced+logs@resend.dev", { verify: true });
     await p.settle();
+    const { lines } = stdout;
+    const raw = stdout.text();
     const sent = lines.find((l) => l.message === "email sent");
     expect(sent).toMatchObject({ clerkEmailId: email.email.id, level: "INFO" });
     expect(typeof sent?.svixId).toBe("string");
