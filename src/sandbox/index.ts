@@ -25,7 +25,7 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-export const DEFAULT_SANDBOX_ZONES = ["example.com"];
+const DEFAULT_SANDBOX_ZONES = ["example.com"];
 
 /** Starts DNS, Resend, Clerk (with its Svix) and the local AWS services, wired to each other. */
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {

@@ -164,7 +164,7 @@ interface MappedResponse {
  * Function URL response rules: a result with `statusCode` is a structured response; anything else
  * is a 200 whose body is the result (a string as-is, other JSON serialized) with content-type JSON.
  */
-export function mapResult(result: unknown): MappedResponse {
+function mapResult(result: unknown): MappedResponse {
   const json = { "content-type": "application/json" };
   if (result === null || typeof result !== "object" || !("statusCode" in result)) {
     const text = typeof result === "string" ? result : JSON.stringify(result);

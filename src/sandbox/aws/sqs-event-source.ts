@@ -180,7 +180,7 @@ export function failedMessageIds(result: unknown, messages: Message[]): Set<stri
 }
 
 /** An SQS event record exactly as Lambda's SQS poller builds it. */
-export function toSqsRecord(message: Message, queueArn: string) {
+function toSqsRecord(message: Message, queueArn: string) {
   const messageAttributes: Record<string, object> = {};
   for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
     messageAttributes[name] = {

@@ -49,7 +49,7 @@ const FREE_FORM_ATTRIBUTES = new Set([
   "SqsManagedSseEnabled",
 ]);
 
-export const DEFAULT_QUEUE_ATTRIBUTES: Record<string, string> = {
+const DEFAULT_QUEUE_ATTRIBUTES: Record<string, string> = {
   VisibilityTimeout: "30",
   DelaySeconds: "0",
   MaximumMessageSize: "262144",
@@ -248,7 +248,7 @@ export function decodeReceiptHandle(handle: string): { queueArn: string; message
   return { queueArn: parts[0], messageId: parts[1] };
 }
 
-export function md5Hex(data: Buffer): string {
+function md5Hex(data: Buffer): string {
   return createHash("md5").update(data).digest("hex");
 }
 

@@ -69,7 +69,7 @@ const MONTHS = [
 ];
 
 /** Clerk's `requested_at` wording: "30 August 2022, 12:14 UTC". */
-export function formatRequestedAt(at: Date): string {
+function formatRequestedAt(at: Date): string {
   const hh = String(at.getUTCHours()).padStart(2, "0");
   const mm = String(at.getUTCMinutes()).padStart(2, "0");
   return `${at.getUTCDate()} ${MONTHS[at.getUTCMonth()]} ${at.getUTCFullYear()}, ${hh}:${mm} UTC`;

@@ -293,7 +293,7 @@ export function userJson(user: UserRecord) {
   };
 }
 
-export function emailAddressJson(email: EmailAddressRecord) {
+function emailAddressJson(email: EmailAddressRecord) {
   const admin = email.strategy === "admin";
   return {
     id: email.id,

@@ -20,7 +20,7 @@ const TYPE_CODES: Record<Exclude<QueryType, "OTHER">, number> = {
 /** SOA timers of the synthesized SOA; `minimum` is the negative-caching TTL (RFC 2308). */
 const SOA_TIMERS = { refresh: 7200, retry: 900, expiration: 1_209_600, minimum: 60 };
 
-export function queryType(code: number): QueryType {
+function queryType(code: number): QueryType {
   const entry = Object.entries(TYPE_CODES).find(([, c]) => c === code);
   return (entry?.[0] as QueryType | undefined) ?? "OTHER";
 }

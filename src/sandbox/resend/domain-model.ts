@@ -50,10 +50,10 @@ export interface DomainState {
   verifiedWithoutDns?: boolean;
 }
 
-export const TRACKING_TARGET = "links1.resend-dns.com";
+const TRACKING_TARGET = "links1.resend-dns.com";
 
 /** Resend publishes 1024-bit RSA DKIM keys: the `p=` value is 216 base64 characters. */
-export function newDkimPublicKey(): string {
+function newDkimPublicKey(): string {
   const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 1024 });
   return publicKey.export({ type: "spki", format: "der" }).toString("base64");
 }

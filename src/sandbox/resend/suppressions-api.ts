@@ -93,7 +93,7 @@ export function registerSuppressionRoutes(ctx: ResendContext, list: SuppressionL
 }
 
 /** How a suppression reads on the API: Postgres-style `created_at`, as the rest of Resend's API. */
-export function suppressionBody(entry: SuppressionEntry) {
+function suppressionBody(entry: SuppressionEntry) {
   return { object: "suppression", ...entry, created_at: pgTimestamp(new Date(entry.created_at)) };
 }
 

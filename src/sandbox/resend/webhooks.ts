@@ -7,7 +7,7 @@ import { objectBody, optionalEnum, optionalString, requiredString } from "./fiel
 import { paginate } from "./pagination";
 
 /** Event types a Resend webhook can subscribe to (SDK 6.38 `WebhookEvent`, docs `webhooks/event-types`). */
-export const WEBHOOK_EVENT_TYPES = [
+const WEBHOOK_EVENT_TYPES = [
   "email.sent",
   "email.scheduled",
   "email.delivered",

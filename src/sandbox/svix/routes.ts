@@ -8,7 +8,7 @@ export function svixError(status: number, code: string, detail: string): StandIn
 }
 
 /** Svix's 422 body (`HTTPValidationError`): one entry per offending field. */
-export function validationError(field: string, msg: string): StandInResponse {
+function validationError(field: string, msg: string): StandInResponse {
   return { status: 422, body: { detail: [{ loc: ["body", field], msg, type: "value_error" }] } };
 }
 
