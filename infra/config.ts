@@ -303,16 +303,27 @@ export function parseStackConfig(source: ConfigSource): StackSettings {
 /** `isConfigSecret` is exported by the runtime at run time but left out of its type declarations. */
 const runtimeInternals = pulumi.runtime as unknown as { isConfigSecret?: (fullKey: string) => boolean };
 
-/** Reads the running stack's config from the Pulumi runtime and validates it. */
-export function loadStackConfig(): StackSettings {
-  const values: Record<string, string | undefined> = {};
-  const prefix = `${pulumi.getProject()}:`;
-  for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
+/**
+ * The values {@link parseStackConfig} reads from a full stack config (`project:key` → value, as the CLI hands
+ * it to the program): the project's keys without their prefix, plus the provider keys it checks.
+ */
+export function stackConfigValues(
+  fullConfig: Record<string, string>,
+  project = PROJECT,
+): Record<string, string> {
+  const values: Record<string, string> = {};
+  const prefix = `${project}:`;
+  for (const [fullKey, value] of Object.entries(fullConfig)) {
     if (fullKey.startsWith(prefix)) values[fullKey.slice(prefix.length)] = value;
     else if (fullKey === "cloudflare:apiToken") values[fullKey] = value;
   }
+  return values;
+}
+
+/** Reads the running stack's config from the Pulumi runtime and validates it. */
+export function loadStackConfig(): StackSettings {
   return parseStackConfig({
-    values,
+    values: stackConfigValues(pulumi.runtime.allConfig(), pulumi.getProject()),
     isSecret: (fullKey) => runtimeInternals.isConfigSecret?.(fullKey) ?? false,
     env: process.env,
   });

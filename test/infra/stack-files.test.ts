@@ -1,21 +1,12 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import { PROJECT, parseStackConfig } from "../../infra/config";
+import { parseStackConfig, stackConfigValues } from "../../infra/config";
+import { readStackFile } from "../../src/sandbox/local-cloud/up";
 
 const ROOT = join(__dirname, "..", "..");
 
-/** What the CLI hands the program: project keys without prefix, non-string values as JSON text. */
-function stackValues(file: string): Record<string, string> {
-  const { config } = parse(readFileSync(join(ROOT, file), "utf8")) as { config: Record<string, unknown> };
-  const values: Record<string, string> = {};
-  for (const [key, value] of Object.entries(config)) {
-    if (!key.startsWith(`${PROJECT}:`)) continue;
-    values[key.slice(PROJECT.length + 1)] = typeof value === "string" ? value : JSON.stringify(value);
-  }
-  return values;
-}
+/** What the CLI hands the program (non-string values as JSON text), as the program's schema reads it. */
+const stackValues = (file: string) => stackConfigValues(readStackFile(join(ROOT, file)));
 
 const env = { RESEND_API_KEY: "re_env", CLERK_SECRET_KEY: "sk_env" };
 

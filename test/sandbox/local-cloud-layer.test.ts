@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PROJECT as CONFIG_PROJECT, parseStackConfig } from "../../infra/config";
+import { parseStackConfig, stackConfigValues } from "../../infra/config";
 import { type Sandbox, startSandbox } from "../../src/sandbox";
 import { LocalCloud } from "../../src/sandbox/local-cloud";
 import { PROJECT, readStackFile, SANDBOX_STACK_FILE } from "../../src/sandbox/local-cloud/up";
@@ -98,14 +98,8 @@ describe("the local cloud layer", () => {
 
 describe("the sandbox stack file", () => {
   it("is a config the program's schema accepts: Cloudflare, portal mode, a short verification poll", () => {
-    const config = readStackFile(SANDBOX_STACK_FILE);
-    const values = Object.fromEntries(
-      Object.entries(config)
-        .filter(([key]) => key.startsWith(`${CONFIG_PROJECT}:`))
-        .map(([key, value]) => [key.slice(CONFIG_PROJECT.length + 1), value]),
-    );
     const parsed = parseStackConfig({
-      values,
+      values: stackConfigValues(readStackFile(SANDBOX_STACK_FILE)),
       isSecret: () => false,
       env: { RESEND_API_KEY: "re_sandbox", CLERK_SECRET_KEY: "sk_test_sandbox" },
     });

@@ -2,10 +2,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
+import { PROJECT } from "../../../infra/config";
 import type { Sandbox, SandboxOptions } from "../index";
 import { LocalCloud, type LocalCloudOptions } from "./index";
 
-export const PROJECT = "auth-email-pipeline";
+export { PROJECT };
 export const SANDBOX_STACK = "sandbox";
 const ROOT = join(__dirname, "..", "..", "..");
 /** The stack file `npm run sandbox` deploys. */
