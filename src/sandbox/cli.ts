@@ -64,7 +64,8 @@ async function main(): Promise<number> {
   if (values.dns !== undefined && !["cloudflare", "route53"].includes(values.dns)) {
     throw new Error(`--dns must be cloudflare or route53 (got "${values.dns}")`);
   }
-  // Alone, the stand-ins keep vendor time real, as before the local cloud existed.
+  // Alone, the stand-ins run in real vendor time (webhook retries, verification windows) for manual play;
+  // the deployment scales it so the scenario finishes in seconds.
   const sandbox = await startSandbox(values["stand-ins-only"] ? {} : LOCAL_CLOUD_SANDBOX);
   if (values["stand-ins-only"]) {
     printStandIns(sandbox);

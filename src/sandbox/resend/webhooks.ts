@@ -51,7 +51,10 @@ export interface WebhookState {
 export class WebhookRegistry {
   readonly webhooks = new Map<string, WebhookState>();
 
-  /** Live views for the dispatcher: secrets and status are read at each attempt, not copied at dispatch. */
+  /**
+   * Views for the dispatcher: `secrets` is read at each attempt, so a rotation applies to retries;
+   * `status` and the URL are read when an event is dispatched.
+   */
   *dispatchEndpoints(): Iterable<DispatchEndpoint> {
     for (const webhook of this.webhooks.values()) {
       yield {
