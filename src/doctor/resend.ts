@@ -1,5 +1,6 @@
 import { type GetDomainResponseSuccess, Resend } from "resend";
 import { resendRecordFqdn } from "../../infra/dns/records";
+import { defaultSleep, parseRetryAfter } from "../lib/backoff";
 import { type ExpectedRecord, recordLabel } from "./records";
 import {
   type CallFailure,
@@ -63,10 +64,7 @@ async function call<T>(
     if (result.data !== null && !result.error) return { ok: true, value: result.data };
     const error = result.error ?? { message: "empty answer", statusCode: null, name: "application_error" };
     if (error.statusCode === 429 && attempt < 3) {
-      const seconds = Number(result.headers?.["retry-after"] ?? 1);
-      await new Promise((r) =>
-        setTimeout(r, Math.min(MAX_WAIT_MS, (Number.isFinite(seconds) ? seconds : 1) * 1000)),
-      );
+      await defaultSleep(Math.min(MAX_WAIT_MS, parseRetryAfter(result.headers?.["retry-after"]) ?? 1_000));
       continue;
     }
     return { ok: false, failure: resendFailure(error) };
