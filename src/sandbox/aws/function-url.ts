@@ -13,6 +13,9 @@ export interface FunctionUrl {
   close(): Promise<void>;
 }
 
+/** What a Function URL answers when the function fails or returns an unusable status. */
+const BAD_GATEWAY = { status: 502, body: '{"Message":"Internal Server Error"}' } as const;
+
 /** Request content types Function URLs pass as text; every other body (or none declared) is base64. */
 function isTextContentType(contentType: string | undefined): boolean {
   const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
@@ -53,9 +56,9 @@ export async function startFunctionUrl(lambda: LocalLambda): Promise<FunctionUrl
       // A function error or timeout is a 502 to the caller; the details stay in the function's logs.
       writeResponse(
         res,
-        502,
+        BAD_GATEWAY.status,
         { "content-type": "application/json" },
-        Buffer.from('{"Message":"Internal Server Error"}'),
+        Buffer.from(BAD_GATEWAY.body),
       );
       return;
     }
@@ -179,12 +182,7 @@ function mapResult(result: unknown): MappedResponse {
   };
   const status = Number(r.statusCode);
   if (!Number.isInteger(status) || status < 100 || status > 599) {
-    return {
-      status: 502,
-      headers: json,
-      body: Buffer.from('{"Message":"Internal Server Error"}'),
-      cookies: [],
-    };
+    return { status: BAD_GATEWAY.status, headers: json, body: Buffer.from(BAD_GATEWAY.body), cookies: [] };
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(r.headers ?? {})) headers[name.toLowerCase()] = String(value);

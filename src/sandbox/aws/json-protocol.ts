@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
+  BadJson,
   type StandInOptions,
   type StandInRequest,
   type StandInResponse,
@@ -94,7 +95,7 @@ export function createAwsJsonServer(spec: AwsJsonServiceSpec): StandInServer {
       return { status: 200, headers: { "x-amzn-requestid": randomUUID() }, body: output };
     } catch (err) {
       if (err instanceof AwsServiceError) return errorResponse(err);
-      if (err instanceof Error && err.name === "BadJson") throw err;
+      if (err instanceof BadJson) throw err;
       // A bug in the stand-in must surface as a 500 to the caller, never crash the host process.
       return errorResponse(new AwsServiceError("InternalFailure", (err as Error).message, 500));
     }
