@@ -1,5 +1,6 @@
 import { createClerkClient } from "@clerk/backend";
 import type { ClerkWebhookMode } from "../../infra/config";
+import { CLERK_API_URL } from "../bridge/clerk-users";
 import { classifyClerkError } from "../lib/clerk-errors";
 import {
   type CallFailure,
@@ -66,7 +67,7 @@ export async function fetchClerkFacts(options: {
   apiUrl?: string;
   templates: string[];
 }): Promise<ClerkFacts> {
-  const apiUrl = options.apiUrl ?? "https://api.clerk.com";
+  const apiUrl = options.apiUrl ?? CLERK_API_URL;
   const clerk = createClerkClient({ secretKey: options.secretKey, apiUrl });
   const key = await attempt(() => clerk.users.getCount());
   const templates: ClerkFacts["templates"] = {};
