@@ -13,8 +13,10 @@ import { clerkUserDirectory } from "./users";
 import { createWorkerHandler, type WorkerHandler } from "./worker";
 
 /**
- * Backoff inside one invocation. The function timeout must exceed the worst case (about 10 s per Resend
- * send and per Clerk call), and the queue's visibility timeout should be six times the function timeout.
+ * Backoff inside one invocation: 3 attempts, waits of at most 5 s, each attempt bounded (Resend by
+ * RESEND_TIMEOUT_MS, Clerk by CLERK_TIMEOUT_MS), so one call gives up within about 35 s. A batch that still
+ * outlasts the function timeout is redelivered whole after the visibility timeout (six times the function
+ * timeout), which is safe: sends carry idempotency keys and a recorded send is skipped.
  */
 export const LAMBDA_BACKOFF: BackoffPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 5_000 };
 export const RESEND_TIMEOUT_MS = 8_000;
