@@ -157,7 +157,7 @@ const FIXES: Record<string, string> = {
   complaintRateAlarmPercent: "pulumi config set complaintRateAlarmPercent 0.1",
 };
 
-export const CONFIG_KEYS = Object.keys(FIXES);
+const CONFIG_KEYS = Object.keys(FIXES);
 
 export interface ConfigProblem {
   key: string;

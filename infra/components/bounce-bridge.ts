@@ -27,11 +27,11 @@ export interface BounceBridgeArgs {
   alarms: { target?: AlarmTarget; bounceRatePercent: number; complaintRatePercent: number };
 }
 
-export const BRIDGE_SERVICE_NAME = "auth-email-bridge";
+const BRIDGE_SERVICE_NAME = "auth-email-bridge";
 const INGEST_TIMEOUT_SECONDS = 10;
 const WORKER_TIMEOUT_SECONDS = 60;
 /** Receives before a message is parked in the DLQ; the worker retries transient vendor errors in between. */
-export const MAX_RECEIVE_COUNT = 5;
+const MAX_RECEIVE_COUNT = 5;
 
 /**
  * The AWS half of the pipeline: a public Function URL (ingest) that verifies and enqueues webhooks, an SQS
@@ -260,7 +260,7 @@ export class BounceBridge extends pulumi.ComponentResource {
   }
 }
 
-export function metricsNamespace(project: string, stack: string): string {
+function metricsNamespace(project: string, stack: string): string {
   return `${project}/${stack}`;
 }
 

@@ -16,7 +16,7 @@ export interface BridgeResourceArns {
 
 type Statement = { Sid: string; Effect: "Allow"; Action: string[]; Resource: pulumi.Input<string>[] };
 
-export const ROLE_ACTIONS: Record<BridgeRole, { table: string[]; queue: string[] }> = {
+const ROLE_ACTIONS: Record<BridgeRole, { table: string[]; queue: string[] }> = {
   // Conditional put claims a svix-id; delete releases the claim when the enqueue fails.
   ingest: { table: ["dynamodb:PutItem", "dynamodb:DeleteItem"], queue: ["sqs:SendMessage"] },
   worker: {

@@ -7,16 +7,16 @@ import { ResendWebhook } from "../providers/resend-webhook";
 import { secureParameter } from "./bounce-bridge";
 
 /** The bridge's webhook routes (src/bridge/ingest.ts); the Function URL ends with `/`. */
-export const WEBHOOK_PATHS = { clerk: "webhooks/clerk", resend: "webhooks/resend" } as const;
+const WEBHOOK_PATHS = { clerk: "webhooks/clerk", resend: "webhooks/resend" } as const;
 
 /** Every Resend event the bridge acts on (src/bridge/events.ts decides what each one does). */
-export const RESEND_WEBHOOK_EVENTS = [...RESEND_EVENTS];
+const RESEND_WEBHOOK_EVENTS = [...RESEND_EVENTS];
 
 /** Clerk events the bridge handles: the email to send, and user changes that clear or purge its records. */
-export const CLERK_EVENTS = [...BRIDGE_CLERK_EVENTS];
+const CLERK_EVENTS = [...BRIDGE_CLERK_EVENTS];
 
 /** Stored while a manual-mode Clerk endpoint is not registered yet; it verifies nothing. */
-export const UNREGISTERED_SECRET = "unregistered";
+const UNREGISTERED_SECRET = "unregistered";
 
 export interface WebhooksArgs {
   project: string;
@@ -99,7 +99,7 @@ export class Webhooks extends pulumi.ComponentResource {
 }
 
 /** The Dashboard steps for manual mode, exact enough to follow without reading the code. */
-export function manualRegistrationSteps(endpointUrl: string, stack: string): string[] {
+function manualRegistrationSteps(endpointUrl: string, stack: string): string[] {
   return [
     "1. Clerk Dashboard -> Configure -> Webhooks -> Add Endpoint.",
     `2. Endpoint URL: ${endpointUrl}`,
