@@ -33,13 +33,16 @@ export class OpenApiContract {
     this.ajv.addSchema({ $id: this.id, components: this.spec.components ?? {} });
   }
 
+  /** Whether the operation lists `status` (exactly or as `4XX`-style range); false for an unknown operation. */
+  declaresResponse(method: string, path: string, status: number): boolean {
+    return this.declaredResponse(method, path, status) !== undefined;
+  }
+
   /** The response schema for `METHOD /path/{param}` and `status`, as declared in the spec. */
   responseSchema(method: string, path: string, status: number): Json {
-    const paths = this.spec.paths as Json;
-    const op = (paths[path] as Json | undefined)?.[method.toLowerCase()] as Json | undefined;
+    const op = this.operation(method, path);
     if (!op) throw new Error(`spec has no operation ${method} ${path}`);
-    const responses = op.responses as Json;
-    const response = (responses[String(status)] ?? responses[`${String(status)[0]}XX`]) as Json | undefined;
+    const response = this.declaredResponse(method, path, status);
     if (!response) throw new Error(`spec declares no ${status} response for ${method} ${path}`);
     const resolved = this.deref(response);
     const content = (resolved.content as Json | undefined)?.["application/json"] as Json | undefined;
@@ -94,6 +97,15 @@ export class OpenApiContract {
     if (examples) return (Object.values(examples)[0] as Json).value;
     const schema = this.deref(media.schema as Json);
     return schema.example;
+  }
+
+  private operation(method: string, path: string): Json | undefined {
+    return ((this.spec.paths as Json)[path] as Json | undefined)?.[method.toLowerCase()] as Json | undefined;
+  }
+
+  private declaredResponse(method: string, path: string, status: number): Json | undefined {
+    const responses = (this.operation(method, path)?.responses ?? {}) as Json;
+    return (responses[String(status)] ?? responses[`${String(status)[0]}XX`]) as Json | undefined;
   }
 
   deref(node: Json): Json {
