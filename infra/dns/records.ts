@@ -131,9 +131,24 @@ export function dmarcValue(settings: DmarcSettings): string {
   return `${tags.join("; ")};`;
 }
 
-/** Splits a TXT value into RFC 1035 character-strings of at most 255 bytes. */
+/**
+ * Splits a TXT value into RFC 1035 character-strings of at most 255 bytes. The limit is in UTF-8 bytes, not
+ * characters (Route53 refuses a longer string), and a split never falls inside a character.
+ */
 export function splitTxt(value: string, size = 255): string[] {
   const parts: string[] = [];
-  for (let i = 0; i < value.length; i += size) parts.push(value.slice(i, i + size));
-  return parts.length > 0 ? parts : [""];
+  let current = "";
+  let bytes = 0;
+  for (const char of value) {
+    const length = Buffer.byteLength(char);
+    if (bytes + length > size) {
+      parts.push(current);
+      current = "";
+      bytes = 0;
+    }
+    current += char;
+    bytes += length;
+  }
+  parts.push(current);
+  return parts;
 }

@@ -82,6 +82,11 @@ describe("provider encodings", () => {
     expect(route53Value("TXT", "v=spf1 include:amazonses.com ~all")).toBe(
       "v=spf1 include:amazonses.com ~all",
     );
+    // Route53 counts bytes: a value of two-byte characters splits at 255 bytes, never inside a character.
+    const wide = `v=DMARC1; p=none; rua=mailto:${"é".repeat(200)}@example.com;`;
+    const wideParts = route53Value("TXT", wide).split('""');
+    expect(wideParts.map((p) => Buffer.byteLength(p) <= 255)).toEqual([true, true]);
+    expect(wideParts.join("")).toBe(wide);
     expect(route53Value("MX", "feedback-smtp.us-east-1.amazonses.com", 10)).toBe(
       "10 feedback-smtp.us-east-1.amazonses.com",
     );
