@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FaultInjector } from "../../src/sandbox/core/faults";
@@ -401,6 +403,34 @@ describe("SvixDispatcher", () => {
     await dispatcher.settle();
     expect(delivery!.state).toBe("failed");
     expect(delivery!.attempts).toHaveLength(1);
+  });
+
+  it("close() aborts an attempt whose endpoint has not answered yet", async () => {
+    const hung = createServer(() => undefined);
+    await new Promise<void>((resolve) => hung.listen(0, "127.0.0.1", resolve));
+    try {
+      endpoints = [
+        {
+          id: "ep_hung",
+          url: `http://127.0.0.1:${(hung.address() as AddressInfo).port}/`,
+          secrets: [SECRET],
+          eventTypes: null,
+        },
+      ];
+      const requested = new Promise((resolve) => hung.once("request", resolve));
+      const [delivery] = dispatcher.dispatch("a", {});
+      await requested;
+      const closedAt = Date.now();
+      dispatcher.close();
+      await dispatcher.settle();
+      // The endpoint had 15 s to answer; settle() must not have waited for that.
+      expect(Date.now() - closedAt).toBeLessThan(1_000);
+      expect(delivery!.state).toBe("failed");
+      expect(delivery!.attempts.map((a) => a.status)).toEqual([null]);
+    } finally {
+      hung.closeAllConnections();
+      await new Promise((resolve) => hung.close(resolve));
+    }
   });
 
   it("close() cuts a real-time retry wait short instead of leaving its timer running", async () => {

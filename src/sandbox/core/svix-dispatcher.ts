@@ -74,6 +74,8 @@ export class SvixDispatcher {
   readonly deliveries: Delivery[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private readonly clock: VendorClock;
+  /** Aborts attempts still waiting for an endpoint's answer when the dispatcher closes. */
+  private readonly shutdown = new AbortController();
 
   constructor(
     private readonly endpoints: () => Iterable<DispatchEndpoint>,
@@ -116,8 +118,12 @@ export class SvixDispatcher {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  /** Stops retrying: deliveries waiting for a retry end as failed at once, and no timer is left behind. */
+  /**
+   * Stops delivering: an attempt still waiting for its endpoint is aborted and deliveries waiting for a
+   * retry end as failed at once, so neither a socket nor a timer is left behind.
+   */
   close(): void {
+    this.shutdown.abort();
     this.clock.close();
   }
 
@@ -147,7 +153,10 @@ export class SvixDispatcher {
         method: "POST",
         headers,
         body: delivery.body,
-        signal: AbortSignal.timeout(this.options.attemptTimeoutMs ?? 15_000),
+        signal: AbortSignal.any([
+          AbortSignal.timeout(this.options.attemptTimeoutMs ?? 15_000),
+          this.shutdown.signal,
+        ]),
       });
       const responseBody = (await res.text()).slice(0, 2_000);
       return { at: at.toISOString(), status: res.status, responseBody };
