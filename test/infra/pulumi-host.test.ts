@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -15,17 +17,22 @@ interface HostSummary {
 
 /** The program as `pulumi up` runs it: ts-node (type-checked) from infra/, plain CommonJS, no vitest. */
 async function runLikePulumiHost(stackFile: string): Promise<HostSummary> {
-  const { stdout } = await run(
-    process.execPath,
-    [join(__dirname, "fixtures", "pulumi-host.cjs"), stackFile],
-    {
-      cwd: ROOT,
-      env: { ...process.env, BRIDGE_BUNDLE_DIR: join(ROOT, "dist", "host-check") },
-      timeout: 120_000,
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
-  return JSON.parse(stdout.trim().split("\n").at(-1)!) as HostSummary;
+  const bundleDir = await mkdtemp(join(tmpdir(), "host-check-"));
+  try {
+    const { stdout } = await run(
+      process.execPath,
+      [join(__dirname, "fixtures", "pulumi-host.cjs"), stackFile],
+      {
+        cwd: ROOT,
+        env: { ...process.env, BRIDGE_BUNDLE_DIR: bundleDir },
+        timeout: 120_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    return JSON.parse(stdout.trim().split("\n").at(-1)!) as HostSummary;
+  } finally {
+    await rm(bundleDir, { recursive: true, force: true });
+  }
 }
 
 describe("the program under Pulumi's own TypeScript path", () => {
