@@ -117,7 +117,14 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
         },
       );
   });
-  await listen(server, options.port ?? 0);
+  try {
+    await listen(server, options.port ?? 0);
+  } catch (err) {
+    // A port in use must not leave the in-memory DynamoDB listening and the queue's timer running.
+    queue.stop();
+    await ownDynamo?.close();
+    throw err;
+  }
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
