@@ -285,7 +285,8 @@ export function parseStackConfig(source: ConfigSource): StackSettings {
   }
   problems.push(...crossFieldProblems(source.values, new Set(problems.map((p) => p.key))));
   const secrets = readSecrets(source, problems);
-  if (parsed.success && parsed.data.dnsProvider === "cloudflare") {
+  // Read from the raw value so a plain-text token is reported alongside any other bad key, not after it.
+  if (source.values.dnsProvider === "cloudflare") {
     const token = "cloudflare:apiToken";
     const configuredToken = source.values[token];
     if (configuredToken !== undefined && !source.isSecret(token)) {

@@ -159,5 +159,9 @@ describe("stack config", () => {
       "cloudflare:apiToken: is stored in plain text in the stack file",
     ]);
     expect(error.message).not.toContain("cf-token");
+
+    // Reported in the same run as a bad key elsewhere, not only once the rest is fixed.
+    const withBadKey = problemsOf({ ...VALID, dmarcPct: "0", "cloudflare:apiToken": "cf-token" });
+    expect(withBadKey.problems.map((p) => p.key)).toEqual(["dmarcPct", "cloudflare:apiToken"]);
   });
 });
