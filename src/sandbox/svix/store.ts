@@ -74,9 +74,9 @@ export class SvixStore {
       name,
       createdAt: new Date(),
       endpoints: new Map(),
-      dispatcher: undefined as unknown as SvixDispatcher,
+      // The dispatcher asks for the app's endpoints only when a message is sent, after `app` exists.
+      dispatcher: new SvixDispatcher(() => this.dispatchTargets(app), { timeScale: this.timeScale }),
     };
-    app.dispatcher = new SvixDispatcher(() => this.dispatchTargets(app), { timeScale: this.timeScale });
     this.dispatchers.push(app.dispatcher);
     this.apps.set(app.id, app);
     return app;
