@@ -91,7 +91,16 @@ export function createIngestHandler(deps: IngestDeps): IngestHandler {
     try {
       await deps.queue.send(message);
     } catch (err) {
-      await deps.store.releaseDelivery(source, id).catch(() => undefined);
+      await deps.store.releaseDelivery(source, id).catch((releaseErr: unknown) => {
+        // The claim outlives this answer, so the sender's retry will be taken for a duplicate and the event
+        // lost: name it, so it can be replayed once the claim is deleted.
+        logger.error("dedupe claim not released; the sender's retry will be answered as a duplicate", {
+          source,
+          svixId: id,
+          type: decision.type,
+          error: (releaseErr as Error).name,
+        });
+      });
       logger.error("enqueue failed; the sender will retry", {
         source,
         svixId: id,

@@ -3,7 +3,7 @@ import type { QueueMessage } from "../../src/bridge/events";
 import { createIngestHandler, type IngestHandler } from "../../src/bridge/ingest";
 import { type LocalDynamo, startLocalDynamo } from "../../src/bridge/local-dynamo";
 import { staticSecretSource } from "../../src/bridge/secrets";
-import { verifiersFrom } from "../../src/bridge/signature";
+import { SvixVerifier, verifiersFrom } from "../../src/bridge/signature";
 import { BridgeStore } from "../../src/bridge/store";
 import { createTelemetry } from "../../src/bridge/telemetry";
 import { newSigningSecret, prefixedId } from "../../src/sandbox/core/ids";
@@ -114,6 +114,37 @@ describe("ingest handler", () => {
     failEnqueue = false;
     expect((await post("/webhooks/resend", req)).statusCode).toBe(202);
     expect(queued).toHaveLength(1);
+  });
+
+  it("logs the svix-id when neither the enqueue nor the claim's release worked", async () => {
+    const lines: string[] = [];
+    const stuck = createIngestHandler({
+      store: {
+        claimDelivery: async () => true,
+        releaseDelivery: async () => {
+          throw Object.assign(new Error("throttled"), { name: "ThrottlingException" });
+        },
+      },
+      queue: {
+        async send() {
+          throw new Error("SQS unavailable");
+        },
+      },
+      verifiers: async () => ({ clerk: new SvixVerifier([]), resend: new SvixVerifier([resendSecret]) }),
+      telemetry: createTelemetry({ env: {}, emitMetrics: false, write: (line) => lines.push(line) }),
+      maxBodyBytes: 64 * 1024,
+    });
+    const req = signed(resendEmailEvent("email.bounced", "bounced@resend.dev"), [resendSecret]);
+    const result = await stuck(functionUrlEvent("POST", "/webhooks/resend", req));
+    expect(result.statusCode).toBe(500);
+    const unreleased = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => String(l.message).includes("dedupe claim not released"));
+    expect(unreleased).toMatchObject({
+      level: "ERROR",
+      svixId: req.headers["svix-id"],
+      error: "ThrottlingException",
+    });
   });
 
   it("answers 400 naming the problem for malformed payloads", async () => {
