@@ -251,4 +251,17 @@ describe("Svix stand-in: delivery", () => {
     expect((await apiError(client.endpoint.list(app.id))).code).toBe(401);
     expect(() => svix.send(app.id, "user.created", {})).toThrow(/does not exist/);
   });
+
+  it("stops retrying an app's messages when the app is deleted", async () => {
+    svix.setTimeScale(1);
+    const app = svix.createApp("clerk");
+    svix.addEndpoint(app.id, { url: receiver.url });
+    receiver.respondWith(500, 500);
+    const [delivery] = svix.send(app.id, "user.created", {});
+    while (receiver.received.length === 0) await new Promise((r) => setTimeout(r, 5));
+    svix.deleteApp(app.id);
+    await svix.settle();
+    expect(delivery!.state).toBe("failed");
+    expect(receiver.received).toHaveLength(1);
+  });
 });

@@ -56,7 +56,7 @@ export interface SvixApp {
  */
 export class SvixStore {
   readonly apps = new Map<string, SvixApp>();
-  /** Dispatchers of deleted apps too, so `settle()` still waits for their in-flight retries. */
+  /** Dispatchers of deleted apps too (closed), so `deliveries()` keeps their history. */
   private readonly dispatchers: SvixDispatcher[] = [];
   private readonly oneTimeTokens = new Map<string, { appId: string; used: boolean }>();
   private readonly tokens = new Map<string, string>();
@@ -86,6 +86,8 @@ export class SvixStore {
     const app = this.apps.get(appId);
     if (!app) return false;
     this.apps.delete(appId);
+    // Deleting an application deletes its messages: nothing of it is retried afterwards.
+    app.dispatcher.close();
     for (const [token, owner] of this.tokens) if (owner === appId) this.tokens.delete(token);
     for (const [ott, entry] of this.oneTimeTokens) if (entry.appId === appId) this.oneTimeTokens.delete(ott);
     return true;
