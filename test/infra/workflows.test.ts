@@ -1,12 +1,15 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { bundleBridge } from "../../src/bridge/bundle";
 
 const ROOT = join(__dirname, "..", "..");
 const workflow = (name: string) =>
   parse(readFileSync(join(ROOT, ".github", "workflows", name), "utf8")) as {
-    on: Record<string, unknown>;
+    on: Record<string, { paths?: string[] } | null>;
     jobs: Record<
       string,
       {
@@ -60,4 +63,40 @@ describe("CI workflows", () => {
       policyPacks: "policy",
     });
   });
+
+  it("run when any file the deployed bridge bundle is built from changes", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "workflow-bundle-"));
+    try {
+      const { metafile } = await bundleBridge(dir);
+      // Dependencies are covered by package-lock.json; esbuild's stubs are not files.
+      const sources = Object.keys(metafile.inputs).filter(
+        (f) => !f.includes("node_modules") && !f.includes(":"),
+      );
+      expect(sources.length).toBeGreaterThan(0);
+      for (const [file, event] of [
+        ["preview.yml", "pull_request"],
+        ["up.yml", "push"],
+      ] as const) {
+        const patterns = workflow(file).on[event]?.paths ?? [];
+        const uncovered = sources.filter((source) => !patterns.some((p) => globMatches(p, source)));
+        expect(uncovered, `${file} paths`).toEqual([]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
+
+/** GitHub's path filter globs as far as the workflows use them: `**` crosses directories, `*` does not. */
+function globMatches(pattern: string, path: string): boolean {
+  const source = pattern
+    .split("**")
+    .map((part) =>
+      part
+        .split("*")
+        .map((text) => text.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+        .join("[^/]*"),
+    )
+    .join(".*");
+  return new RegExp(`^${source}$`).test(path);
+}
