@@ -10,6 +10,7 @@ import {
   SVIX_RETRY_SCHEDULE_MS,
   SvixDispatcher,
 } from "../../src/sandbox/core/svix-dispatcher";
+import { eventually } from "../support/eventually";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver";
 
 const shapes: ErrorShapes = {
@@ -437,7 +438,7 @@ describe("SvixDispatcher", () => {
     dispatcher.timeScale = 1;
     receiver.respondWith(500);
     const [delivery] = dispatcher.dispatch("a", {});
-    while (delivery!.attempts.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await eventually(() => delivery!.attempts[0]);
     const closedAt = Date.now();
     dispatcher.close();
     await dispatcher.settle();

@@ -121,20 +121,6 @@ function collectProperties(schema: Json): Json | undefined {
   return found ? merged : undefined;
 }
 
-/** Polls until `check` returns a value (not undefined), failing after `timeoutMs`. */
-export async function eventually<T>(
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 5_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /**
  * A request the SDK cannot make (a body it would never send, a header it would never set), with the
  * API key and a User-Agent; `body` is sent as is when it is a string, else as JSON.

@@ -1,7 +1,8 @@
 import type { CreateDomainResponseSuccess } from "resend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DnsStandIn, startDnsStandIn } from "../../src/sandbox/dns";
-import { eventually, expectSpecWebhook, type ResendHarness, startResendHarness } from "./resend-harness";
+import { eventually } from "../support/eventually";
+import { expectSpecWebhook, type ResendHarness, startResendHarness } from "./resend-harness";
 
 type ResendRecord = CreateDomainResponseSuccess["records"][number];
 

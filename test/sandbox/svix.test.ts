@@ -2,6 +2,7 @@ import { Webhook } from "standardwebhooks";
 import { ApiException, Svix } from "svix";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodePortalUrl, type SvixStandIn, startSvixStandIn, svixApiBaseUrl } from "../../src/sandbox/svix";
+import { eventually } from "../support/eventually";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver";
 
 let svix: SvixStandIn;
@@ -258,7 +259,7 @@ describe("Svix stand-in: delivery", () => {
     svix.addEndpoint(app.id, { url: receiver.url });
     receiver.respondWith(500, 500);
     const [delivery] = svix.send(app.id, "user.created", {});
-    while (receiver.received.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await eventually(() => receiver.received[0]);
     svix.deleteApp(app.id);
     await svix.settle();
     expect(delivery!.state).toBe("failed");
