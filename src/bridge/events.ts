@@ -218,7 +218,7 @@ function readTags(raw: unknown): Record<string, string> {
 }
 
 /** Clerk's docs say milliseconds but its examples carry seconds; both are accepted. */
-export function clerkTimestampMs(value: unknown): number | undefined {
+function clerkTimestampMs(value: unknown): number | undefined {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) return undefined;
   return value < 1e12 ? value * 1000 : value;
 }

@@ -18,8 +18,8 @@ import { createWorkerHandler, type WorkerHandler } from "./worker";
  * outlasts the function timeout is redelivered whole after the visibility timeout (six times the function
  * timeout), which is safe: sends carry idempotency keys and a recorded send is skipped.
  */
-export const LAMBDA_BACKOFF: BackoffPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 5_000 };
-export const RESEND_TIMEOUT_MS = 8_000;
+const LAMBDA_BACKOFF: BackoffPolicy = { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 5_000 };
+const RESEND_TIMEOUT_MS = 8_000;
 
 /** What Lambda calls: the SQS batch and its context (request id for the logs). */
 export type LambdaWorkerHandler = (

@@ -50,7 +50,7 @@ export interface LocalBridge {
   close(): Promise<void>;
 }
 
-export const LOCAL_SETTINGS: SendSettings = {
+const LOCAL_SETTINGS: SendSettings = {
   fromAddress: "auth@mail.example.com",
   fromName: "Acme",
   replyTo: undefined,

@@ -5,7 +5,7 @@
  * more than the whole allowance for the bridge's own code.
  */
 
-export const LOG_LEVELS = { DEBUG: 8, INFO: 12, WARN: 16, ERROR: 20, SILENT: 28 } as const;
+const LOG_LEVELS = { DEBUG: 8, INFO: 12, WARN: 16, ERROR: 20, SILENT: 28 } as const;
 export type LogLevel = keyof typeof LOG_LEVELS;
 export type LogAttributes = Record<string, unknown>;
 

@@ -16,7 +16,7 @@ export class SecretsError extends Error {
 }
 
 /** A webhook-secret parameter may hold several whitespace-separated `whsec_` secrets during a rotation. */
-export function splitWebhookSecrets(value: string): string[] {
+function splitWebhookSecrets(value: string): string[] {
   return value.split(/\s+/).filter((s) => s.length > 0);
 }
 

@@ -23,7 +23,7 @@ export interface SendDeps {
 }
 
 /** Thrown to leave the SQS record for redelivery; the cause is a name, never a payload. */
-export class RetryLater extends Error {
+class RetryLater extends Error {
   override name = "RetryLater";
 }
 
@@ -38,7 +38,7 @@ export function idempotencyKeyFor(clerkEmailId: string): string {
   return `clerk-email/${clerkEmailId}`;
 }
 
-export function buildEmail(job: SendJob, settings: SendSettings): OutgoingEmail {
+function buildEmail(job: SendJob, settings: SendSettings): OutgoingEmail {
   const tags = [
     { name: "clerk_email_id", value: tagValue(job.clerkEmailId) },
     ...(job.userId ? [{ name: "clerk_user_id", value: tagValue(job.userId) }] : []),

@@ -2,7 +2,7 @@ import { nodeCrypto } from "./node-crypto";
 import type { SecretSource } from "./secrets";
 
 /** Svix/Standard Webhooks tolerance: older or newer than this and the message is refused (replay guard). */
-export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
+const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
 
 export type SignatureFailure = "missing_headers" | "stale_timestamp" | "bad_signature" | "no_secret";
 

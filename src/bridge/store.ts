@@ -12,7 +12,7 @@ import type { DynamoDb } from "./aws/dynamodb";
 export const BRIDGE_TABLE_SCHEMA = { hashKey: "pk", rangeKey: "sk", ttlAttribute: "expiresAt" } as const;
 
 /** Svix retries for about 27 hours; a week covers every retry and manual replays soon after. */
-export const DEDUPE_TTL_SECONDS = 7 * 24 * 3600;
+const DEDUPE_TTL_SECONDS = 7 * 24 * 3600;
 const EMAIL_RECORD_TTL_SECONDS = 30 * 24 * 3600;
 
 export type HardReason = "bounce" | "complaint" | "suppressed";

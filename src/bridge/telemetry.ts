@@ -23,8 +23,8 @@ export const METRICS = {
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];
 
-export const DEFAULT_SERVICE_NAME = "auth-email-bridge";
-export const DEFAULT_METRICS_NAMESPACE = "AuthEmail";
+const DEFAULT_SERVICE_NAME = "auth-email-bridge";
+const DEFAULT_METRICS_NAMESPACE = "AuthEmail";
 
 /** The part of Lambda's context object the logs use. */
 export interface InvocationContext {

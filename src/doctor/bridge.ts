@@ -16,7 +16,7 @@ export interface BridgeFacts {
 }
 
 /** Svix wants a 2xx within 15 s; a health answer slower than this leaves little room for real work. */
-export const SLOW_HEALTH_MS = 3_000;
+const SLOW_HEALTH_MS = 3_000;
 
 async function probe(url: string, init: RequestInit, timeoutMs: number): Promise<Probe> {
   const started = Date.now();

@@ -42,7 +42,7 @@ export async function fetchDmarcFacts(
   return { domain, orgDomain, own, org: await lookup.txt(`_dmarc.${orgDomain}`) };
 }
 
-export function dmarcTags(record: string): Record<string, string> {
+function dmarcTags(record: string): Record<string, string> {
   const tags: Record<string, string> = {};
   for (const part of record.split(";")) {
     const eq = part.indexOf("=");

@@ -11,7 +11,7 @@ const config = resultsFor("config");
  * structured values as JSON text. Encrypted values cannot be read without the stack's secrets provider;
  * they are left out and remembered as secrets, so the credentials come from the environment instead.
  */
-export function readStackValues(path: string): { values: Record<string, string>; secretKeys: Set<string> } {
+function readStackValues(path: string): { values: Record<string, string>; secretKeys: Set<string> } {
   const parsed = parse(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null;
   const values: Record<string, string> = {};
   const secretKeys = new Set<string>();

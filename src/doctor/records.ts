@@ -29,7 +29,7 @@ export async function fetchNameFacts(fqdn: string, lookup: DnsLookup): Promise<N
 const dns = resultsFor("dns");
 
 export const recordLabel = (r: ExpectedRecord) => `${r.record} ${r.type} ${r.fqdn}`;
-export const recordCheckId = (r: ExpectedRecord) => `dns.${r.record.toLowerCase()}-${r.type.toLowerCase()}`;
+const recordCheckId = (r: ExpectedRecord) => `dns.${r.record.toLowerCase()}-${r.type.toLowerCase()}`;
 
 /** Long values (DKIM keys) shortened for one-line messages; the fix points at where the full value is. */
 function short(value: string): string {

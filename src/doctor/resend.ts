@@ -219,7 +219,7 @@ export function checkTracking(facts: ResendFacts, domainName: string): CheckResu
   ];
 }
 
-export const bridgeWebhookUrl = (bridgeUrl: string) => `${bridgeUrl.replace(/\/+$/, "")}/webhooks/resend`;
+const bridgeWebhookUrl = (bridgeUrl: string) => `${bridgeUrl.replace(/\/+$/, "")}/webhooks/resend`;
 
 export function checkResendWebhook(facts: ResendFacts, bridgeUrl: string | undefined): CheckResult[] {
   const id = "resend.webhook";

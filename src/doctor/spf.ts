@@ -10,8 +10,8 @@ const dns = resultsFor("dns");
  * DMARC then rests on DKIM alone. Fetching is separate from counting so the counting is a pure function.
  */
 
-export const MAX_DNS_LOOKUPS = 10;
-export const MAX_VOID_LOOKUPS = 2;
+const MAX_DNS_LOOKUPS = 10;
+const MAX_VOID_LOOKUPS = 2;
 /** Stop collecting after this many names: a chain this long is over the limit whatever it holds. */
 const MAX_NAMES = 40;
 

@@ -56,7 +56,7 @@ export interface CallFailure {
 
 export type Fetched<T> = { ok: true; value: T } | { ok: false; failure: CallFailure };
 
-export function describeFailure(failure: CallFailure): string {
+function describeFailure(failure: CallFailure): string {
   const status = failure.status === undefined ? "no answer" : `HTTP ${failure.status}`;
   return `${status}${failure.code ? ` ${failure.code}` : ""}: ${failure.message}`;
 }

@@ -18,7 +18,7 @@ export interface AwsJsonService {
   queryCompatible?: boolean;
 }
 
-export const AWS_SERVICES = {
+const AWS_SERVICES = {
   dynamodb: {
     signingName: "dynamodb",
     targetPrefix: "DynamoDB_20120810",
@@ -57,7 +57,7 @@ export interface AwsClientOptions {
 
 /** Three attempts like the SDK's standard mode; short waits because a Lambda invocation is waiting. */
 export const AWS_BACKOFF: BackoffPolicy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 };
-export const AWS_TIMEOUT_MS = 5_000;
+const AWS_TIMEOUT_MS = 5_000;
 
 /**
  * A failed AWS call. `name` is the service's error shape (`ConditionalCheckFailedException`,
@@ -201,7 +201,7 @@ export class AwsJsonClient {
 }
 
 /** Maps an AWS JSON error answer to a named {@link AwsError}. */
-export function errorFromResponse(what: string, response: Response, text: string): AwsError {
+function errorFromResponse(what: string, response: Response, text: string): AwsError {
   let parsed: { __type?: unknown; message?: unknown; Message?: unknown } = {};
   try {
     parsed = JSON.parse(text) as typeof parsed;

@@ -43,7 +43,7 @@ export function marshallItem(item: object, path = "item"): DynamoItem {
   return out;
 }
 
-export function unmarshallValue(attribute: AttributeValue): unknown {
+function unmarshallValue(attribute: AttributeValue): unknown {
   if ("S" in attribute) return attribute.S;
   if ("N" in attribute) return Number(attribute.N);
   if ("BOOL" in attribute) return attribute.BOOL;
