@@ -5,7 +5,7 @@ import {
   callVendor,
   callVendorOk,
   clerkCall,
-  clerkErrorCode,
+  errorName,
   isUnknown,
   readVendorObject,
   sameSet,
@@ -115,7 +115,7 @@ class ClerkWebhookEndpointProvider implements pulumi.dynamic.ResourceProvider {
       "create the Clerk instance's Svix app",
     );
     const created = await callVendor(ensure);
-    const exists = created.status === 400 && clerkErrorCode(created.body) === "svix_app_exists";
+    const exists = created.status === 400 && errorName(created.body) === "svix_app_exists";
     if (!(created.status >= 200 && created.status < 300) && !exists) throw vendorError(ensure, created);
     const portal = await callVendorOk(
       clerkCall(

@@ -99,7 +99,8 @@ function backoffMs(attempt: number): number {
   return Math.min(MAX_WAIT_MS, 250 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
 }
 
-function errorName(body: unknown): string | undefined {
+/** The vendor's error code: Resend `{name}`, Svix `{code}`, Clerk `{errors: [{code}]}` (the first). */
+export function errorName(body: unknown): string | undefined {
   if (!body || typeof body !== "object") return undefined;
   const b = body as { name?: unknown; code?: unknown; errors?: { code?: unknown }[] };
   const name = b.name ?? b.code ?? b.errors?.[0]?.code;
@@ -281,13 +282,6 @@ export function clerkCall(
     action,
     headers: { "clerk-api-version": CLERK_API_VERSION },
   };
-}
-
-/** The first Clerk error code of a response body (`{errors: [{code}]}`), if any. */
-export function clerkErrorCode(body: unknown): string | undefined {
-  const errors = (body as { errors?: { code?: unknown }[] } | undefined)?.errors;
-  const code = Array.isArray(errors) ? errors[0]?.code : undefined;
-  return typeof code === "string" ? code : undefined;
 }
 
 /** True when any of the values is the engine's "not known yet" placeholder (skip validation then). */
