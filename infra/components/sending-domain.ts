@@ -89,14 +89,13 @@ export class SendingDomain extends pulumi.ComponentResource {
       parent,
     );
 
+    const records = pulumi.all(published.map(recordOutput));
     // DMARC is left out: Resend does not check it, so changing the policy must not re-run verification.
-    const fingerprint = pulumi
-      .all(published.map(recordOutput))
-      .apply((records) =>
-        records
-          .map((r) => [r.type, r.name, r.priority, r.value].filter((p) => p !== undefined).join(" "))
-          .join("\n"),
-      );
+    const fingerprint = records.apply((written) =>
+      written
+        .map((r) => [r.type, r.name, r.priority, r.value].filter((p) => p !== undefined).join(" "))
+        .join("\n"),
+    );
     this.gate = new DomainVerification(
       `${name}-verification`,
       {
@@ -112,7 +111,7 @@ export class SendingDomain extends pulumi.ComponentResource {
     this.domainId = domain.domainId;
     this.status = this.gate.status;
     this.verifiedAt = this.gate.verifiedAt;
-    this.records = pulumi.all(published.map(recordOutput));
+    this.records = records;
     this.dmarcRecord = recordOutput(dmarc);
     this.registerOutputs({
       domainId: this.domainId,
