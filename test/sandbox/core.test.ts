@@ -388,6 +388,35 @@ describe("SvixDispatcher", () => {
     }
   });
 
+  it("retries only to an endpoint that still exists and is enabled", async () => {
+    dispatcher.timeScale = 0.01; // first retry after 50 ms
+    receiver.respondWith(500, 500);
+    const [removed] = dispatcher.dispatch("a", {});
+    await eventually(() => removed!.attempts[0]);
+    endpoints = [];
+    await dispatcher.settle();
+    expect(removed!.state).toBe("failed");
+    expect(removed!.attempts).toHaveLength(1);
+
+    endpoints = [{ id: "ep_1", url: receiver.url, secrets: [SECRET], eventTypes: null }];
+    const [disabled] = dispatcher.dispatch("b", {});
+    await eventually(() => disabled!.attempts[0]);
+    endpoints[0]!.disabled = true;
+    await dispatcher.settle();
+    expect(disabled!.state).toBe("failed");
+    expect(disabled!.attempts).toHaveLength(1);
+    expect(receiver.received).toHaveLength(2);
+  });
+
+  it("sends a message to an endpoint that names channels only when it is on one of them", async () => {
+    endpoints[0]!.channels = ["tenant-a"];
+    expect(dispatcher.dispatch("a", { n: 1 })).toHaveLength(0);
+    expect(dispatcher.dispatch("a", { n: 2 }, ["tenant-b"])).toHaveLength(0);
+    expect(dispatcher.dispatch("a", { n: 3 }, ["tenant-b", "tenant-a"])).toHaveLength(1);
+    await dispatcher.settle();
+    expect(receiver.received.map((h) => JSON.parse(h.body))).toEqual([{ n: 3 }]);
+  });
+
   it("settle() waits for every queued delivery, including retries", async () => {
     receiver.respondWith(500, 500);
     const deliveries = [...dispatcher.dispatch("a", { i: 1 }), ...dispatcher.dispatch("b", { i: 2 })];

@@ -24,6 +24,8 @@ export interface DispatchEndpoint {
   secrets: string[];
   /** Event types this endpoint receives; `null`/empty means all. */
   eventTypes: string[] | null;
+  /** Channels this endpoint listens on; when set, it only receives messages sent on one of them. */
+  channels?: string[] | null;
   disabled?: boolean;
 }
 
@@ -88,14 +90,18 @@ export class SvixDispatcher {
     this.clock.timeScale = value;
   }
 
-  /** Queues `payload` for every enabled endpoint subscribed to `eventType`; the first attempts start at once. */
-  dispatch(eventType: string, payload: unknown): Delivery[] {
+  /**
+   * Queues `payload` for every enabled endpoint subscribed to `eventType` (and, for an endpoint that names
+   * channels, sent on one of them); the first attempts start at once.
+   */
+  dispatch(eventType: string, payload: unknown, channels: string[] | null = null): Delivery[] {
     const body = JSON.stringify(payload);
     const queued: Delivery[] = [];
     for (const endpoint of this.endpoints()) {
       if (endpoint.disabled) continue;
       if (endpoint.eventTypes && endpoint.eventTypes.length > 0 && !endpoint.eventTypes.includes(eventType))
         continue;
+      if (endpoint.channels?.length && !channels?.some((c) => endpoint.channels?.includes(c))) continue;
       const delivery: Delivery = {
         msgId: prefixedId("msg"),
         endpointId: endpoint.id,
@@ -127,10 +133,15 @@ export class SvixDispatcher {
     this.clock.close();
   }
 
-  private async deliver(delivery: Delivery, endpoint: DispatchEndpoint): Promise<void> {
+  private async deliver(delivery: Delivery, first: DispatchEndpoint): Promise<void> {
+    let endpoint: DispatchEndpoint | undefined = first;
     for (const delay of SVIX_RETRY_SCHEDULE_MS) {
-      if (delay > 0) await this.clock.sleep(delay);
-      if (this.clock.closed) break;
+      if (delay > 0) {
+        await this.clock.sleep(delay);
+        // A retry goes to the endpoint as it is now: deleted or disabled meanwhile, it gets nothing more.
+        endpoint = this.current(first.id);
+      }
+      if (this.clock.closed || !endpoint || endpoint.disabled) break;
       const attempt = await this.attempt(delivery, endpoint);
       delivery.attempts.push(attempt);
       if (attempt.status !== null && attempt.status >= 200 && attempt.status < 300) {
@@ -139,6 +150,11 @@ export class SvixDispatcher {
       }
     }
     delivery.state = "failed";
+  }
+
+  private current(endpointId: string): DispatchEndpoint | undefined {
+    for (const endpoint of this.endpoints()) if (endpoint.id === endpointId) return endpoint;
+    return undefined;
   }
 
   private async attempt(delivery: Delivery, endpoint: DispatchEndpoint): Promise<DeliveryAttempt> {

@@ -52,18 +52,17 @@ export class WebhookRegistry {
   readonly webhooks = new Map<string, WebhookState>();
 
   /**
-   * Views for the dispatcher: `secrets` is read at each attempt, so a rotation applies to retries;
-   * `status` and the URL are read when an event is dispatched.
+   * Views for the dispatcher, taken when an event is dispatched and again before each retry, so a
+   * rotation, a disable or a deletion applies to retries.
    */
   *dispatchEndpoints(): Iterable<DispatchEndpoint> {
+    const now = Date.now();
     for (const webhook of this.webhooks.values()) {
+      const { secret, previous } = webhook;
       yield {
         id: webhook.id,
         url: webhook.endpoint,
-        get secrets() {
-          const { secret, previous } = webhook;
-          return previous && Date.now() < previous.until ? [secret, previous.secret] : [secret];
-        },
+        secrets: previous && now < previous.until ? [secret, previous.secret] : [secret],
         eventTypes: webhook.events,
         disabled: webhook.status === "disabled",
       };

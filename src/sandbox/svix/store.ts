@@ -60,8 +60,6 @@ export class SvixStore {
   private readonly dispatchers: SvixDispatcher[] = [];
   private readonly oneTimeTokens = new Map<string, { appId: string; used: boolean }>();
   private readonly tokens = new Map<string, string>();
-  /** Channels of the message being dispatched; read synchronously by the endpoint filter. */
-  private dispatchChannels: string[] | null = null;
 
   constructor(
     readonly region: string,
@@ -150,12 +148,7 @@ export class SvixStore {
   send(appId: string, eventType: string, payload: unknown, channels: string[] | null = null): Delivery[] {
     const app = this.apps.get(appId);
     if (!app) throw new Error(`Svix app ${appId} does not exist; cannot send ${eventType}`);
-    this.dispatchChannels = channels;
-    try {
-      return app.dispatcher.dispatch(eventType, payload);
-    } finally {
-      this.dispatchChannels = null;
-    }
+    return app.dispatcher.dispatch(eventType, payload, channels);
   }
 
   deliveries(): Delivery[] {
@@ -177,19 +170,13 @@ export class SvixStore {
 
   private dispatchTargets(app: SvixApp): DispatchEndpoint[] {
     const now = Date.now();
-    const channels = this.dispatchChannels;
-    const targets: DispatchEndpoint[] = [];
-    for (const endpoint of app.endpoints.values()) {
-      // An endpoint that names channels only receives messages sent on one of them.
-      if (endpoint.channels?.length && !channels?.some((c) => endpoint.channels?.includes(c))) continue;
-      targets.push({
-        id: endpoint.id,
-        url: endpoint.url,
-        secrets: endpoint.secrets.filter((s) => !s.expiresAt || s.expiresAt > now).map((s) => s.key),
-        eventTypes: endpoint.eventTypes,
-        disabled: endpoint.disabled,
-      });
-    }
-    return targets;
+    return [...app.endpoints.values()].map((endpoint) => ({
+      id: endpoint.id,
+      url: endpoint.url,
+      secrets: endpoint.secrets.filter((s) => !s.expiresAt || s.expiresAt > now).map((s) => s.key),
+      eventTypes: endpoint.eventTypes,
+      channels: endpoint.channels,
+      disabled: endpoint.disabled,
+    }));
   }
 }
