@@ -129,14 +129,17 @@ class ClerkEmailDeliveryProvider implements pulumi.dynamic.ResourceProvider {
     const removed = olds.templates.filter((t) => !news.templates.includes(t));
     const added = news.templates.filter((t) => !olds.templates.includes(t));
     const kept = news.templates.filter((t) => olds.templates.includes(t));
-    const previous: Record<string, boolean> = { ...olds.previous, ...(await this.cutOver(added)) };
+    // A failed update leaves the old state in place, so only the last step may switch templates whose
+    // previous value is not in that state yet; the cutover of added templates undoes itself when it fails.
     for (const slug of kept) {
       if ((await this.deliveredByClerk(slug)) === true) await this.setDelivery(slug, false);
     }
+    const previous: Record<string, boolean> = { ...olds.previous };
     for (const slug of removed) {
       await this.restore(slug, olds.previous[slug]);
       delete previous[slug];
     }
+    Object.assign(previous, await this.cutOver(added));
     const current = Object.fromEntries(news.templates.map((t) => [t, false]));
     return { outs: { templates: news.templates, previous, current } };
   }

@@ -80,6 +80,21 @@ describe("ClerkEmailDelivery provider, loaded from its serialized form", () => {
     expect(await deliveredByClerk("magic_link_sign_in")).toBe(true);
   });
 
+  it("a failed update has switched no added template, whose previous value the kept state would lack", async () => {
+    const created = await provider.create(await checked(declared));
+    clerk.server.faults.add({
+      kind: "status",
+      method: "GET",
+      path: "/templates/email/verification_code$",
+      status: 400,
+      body: { errors: [{ message: "bad request", long_message: "bad request", code: "bad_request" }] },
+    });
+    const next = await checked({ templates: ["verification_code", "magic_link_sign_in"] });
+    await expect(provider.update!(created.id, created.outs, next)).rejects.toThrow(/HTTP 400/);
+    expect(await deliveredByClerk("magic_link_sign_in")).toBe(true);
+    await provider.delete!(created.id, created.outs);
+  });
+
   it("switches a template off again after someone re-enabled Clerk delivery", async () => {
     const inputs = await checked(declared);
     const created = await provider.create(inputs);
