@@ -1,4 +1,4 @@
-# Sourced by ./dev and .ci/run: puts a Node >= 22.12 first on PATH.
+# Sourced by ./dev (which .ci/run runs), with $root set to the checkout: puts a Node >= 22.12 first on PATH.
 # @pulumi/pulumi 3.270 needs Node >= 22 and vitest 5 needs >= 22.12; the project targets
 # Node 24 (Lambda nodejs24.x). When the machine's node is older, Node 24 comes from the npm
 # registry's per-platform node packages (what the `node` package installs) into .tools/.
@@ -10,6 +10,11 @@ node_ok() {
 if ! node_ok; then
   tools="$root/.tools/node"
   if [ ! -x "$tools/bin/node" ]; then
+    # The bootstrap installs through npm, so it needs the older Node's npm.
+    command -v npm >/dev/null 2>&1 || {
+      echo "no Node >= 22.12 and no npm to fetch one with: install Node 24 (https://nodejs.org), then run again" >&2
+      exit 1
+    }
     case "$(uname -m)" in
       x86_64) arch=x64 ;;
       aarch64 | arm64) arch=arm64 ;;
