@@ -5,7 +5,7 @@ import { nodeCrypto } from "../node-crypto";
 /**
  * DynamoDB, SQS and SSM all speak the AWS JSON protocol: `POST /` with `X-Amz-Target: <prefix>.<Operation>`
  * and a JSON body, errors as `{ "__type": "…#Name", "message": … }`. One signed `fetch` covers all three, so
- * the bridge does not load the AWS SDK (about 115 ms of cold start for these three clients).
+ * the bridge does not load the AWS SDK (about 95 ms of cold start for these three clients).
  */
 export interface AwsJsonService {
   /** SigV4 signing name and endpoint host prefix. */
