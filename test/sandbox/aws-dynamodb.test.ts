@@ -100,4 +100,16 @@ describe("startLocalAws", () => {
       await aws.close();
     }
   });
+
+  it("closes the stand-ins that did start when another one fails to", async () => {
+    const settled = () => new Promise((resolve) => setTimeout(resolve, 200));
+    const listening = () => process.getActiveResourcesInfo().filter((r) => r === "TCPServerWrap").length;
+    await settled();
+    const before = listening();
+    // SQS refuses this time scale; SSM and DynamoDB start beside it.
+    await expect(startLocalAws({ timeScale: 0 })).rejects.toThrow(/timeScale must be > 0/);
+    // Give a stand-in that was still binding the time to come up, had it been left behind.
+    await settled();
+    expect(listening()).toBe(before);
+  });
 });

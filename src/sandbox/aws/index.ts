@@ -30,11 +30,22 @@ export interface LocalAws {
 
 /** Starts the three AWS stand-ins the bridge talks to, each on its own ephemeral loopback port. */
 export async function startLocalAws(options: { timeScale?: number } = {}): Promise<LocalAws> {
-  const [sqs, ssm, dynamodb] = await Promise.all([
+  const started = await Promise.allSettled([
     startSqsStandIn({ timeScale: options.timeScale }),
     startSsmStandIn(),
     startDynamoStandIn(),
-  ]);
+  ] as const);
+  const [sqsResult, ssmResult, dynamoResult] = started;
+  if (
+    sqsResult.status === "rejected" ||
+    ssmResult.status === "rejected" ||
+    dynamoResult.status === "rejected"
+  ) {
+    // One failed: close the others rather than leave them listening with no handle to close them by.
+    await Promise.all(started.map((r) => (r.status === "fulfilled" ? r.value.close() : undefined)));
+    throw started.find((r) => r.status === "rejected")!.reason;
+  }
+  const [sqs, ssm, dynamodb] = [sqsResult.value, ssmResult.value, dynamoResult.value];
   return {
     sqs,
     ssm,
