@@ -10,9 +10,6 @@ import { createDynamicResource, type StackConfig } from "./dynamic";
 import { recordedResource } from "./recorded";
 import { unwrapSecrets } from "./serialized-provider";
 
-export { DnsEncodingError, parseCharacterStrings } from "./dns-records";
-export { loadSerializedProvider, unwrapSecrets } from "./serialized-provider";
-
 /** How a resource was made real. */
 export type RealizationKind = "dynamic" | "dns" | "aws" | "recorded";
 
