@@ -98,6 +98,23 @@ describe("StandInServer", () => {
     expect(empty.headers.get("content-type")).toBeNull();
   });
 
+  it("answers methodNotAllowed, when the shapes give one, for a known path asked with another method", async () => {
+    const strict = new StandInServer("strict", {
+      ...shapes,
+      methodNotAllowed: (req) => ({ status: 405, body: { name: "method_not_allowed", path: req.path } }),
+    });
+    strict.route("GET", "/domains/:id", () => ({ status: 200, body: {} }));
+    await strict.listen();
+    try {
+      const wrongVerb = await fetch(`${strict.url}/domains/d1`, { method: "DELETE" });
+      expect(wrongVerb.status).toBe(405);
+      expect(await wrongVerb.json()).toEqual({ name: "method_not_allowed", path: "/domains/d1" });
+      expect((await fetch(`${strict.url}/domains/d1/x`, { method: "DELETE" })).status).toBe(404);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it("uses the shapes' content type when one is given", async () => {
     const custom = new StandInServer("custom", { ...shapes, contentType: "application/vnd.api+json" });
     custom.route("GET", "/x", () => ({ status: 200, body: { ok: true } }));

@@ -26,6 +26,8 @@ export type RouteHandler = (req: StandInRequest) => StandInResponse | Promise<St
 /** What the stand-in answers when a route is missing or the body is not JSON: each vendor has its own shape. */
 export interface ErrorShapes {
   notFound(req: StandInRequest): StandInResponse;
+  /** A known path asked with a method it does not serve; without it such a request is `notFound`. */
+  methodNotAllowed?(req: StandInRequest): StandInResponse;
   badJson(req: StandInRequest): StandInResponse;
   /** Content type of JSON answers; Clerk's SDK compares it with `===`, so it must be exactly this. */
   contentType?: string;
@@ -183,12 +185,19 @@ export class StandInServer {
       }
     }
     try {
-      response = matched ? await matched.route.handler(request) : this.shapes.notFound(request);
+      response = matched ? await matched.route.handler(request) : this.unmatched(request, isControl);
     } catch (err) {
       if (err instanceof BadJson) response = this.shapes.badJson(request);
       else response = this.internalError(request, err);
     }
     this.send(res, request, response);
+  }
+
+  private unmatched(request: StandInRequest, isControl: boolean): StandInResponse {
+    const routes = isControl ? this.controlRoutes : this.routes;
+    const knownPath = routes.some((route) => route.pattern.test(request.path));
+    if (knownPath && this.shapes.methodNotAllowed) return this.shapes.methodNotAllowed(request);
+    return this.shapes.notFound(request);
   }
 
   /** A bug in a stand-in route answers 500 with its message, so the test sees it instead of a hung request. */

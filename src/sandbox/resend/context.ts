@@ -13,8 +13,6 @@ export interface ResendContext {
   /** Insertion order = creation order; lists show newest first. */
   domains: Map<string, DomainState>;
   zoneApex: (domain: string) => string;
-  /** Patterns of every API path, so a wrong method on a known path answers 405, not 404. */
-  paths: RegExp[];
   /** Wraps `data` in Resend's envelope `{type, created_at, data}` and hands it to the webhook dispatcher. */
   emit(type: string, data: unknown): void;
 }
@@ -27,5 +25,4 @@ export function apiRoute(
   handler: Parameters<StandInServer["route"]>[2],
 ): void {
   ctx.server.route(method, path, ctx.gate.wrap(handler));
-  ctx.paths.push(new RegExp(`^${path.replace(/:[^/]+/g, "[^/]+")}/?$`));
 }

@@ -1,4 +1,4 @@
-import type { ErrorShapes, StandInRequest, StandInResponse } from "../core/server";
+import type { ErrorShapes, StandInResponse } from "../core/server";
 
 /** Resend's error names (docs `api-reference/errors`), the values the SDK's `ErrorResponse.name` carries. */
 export type ResendErrorName =
@@ -76,12 +76,8 @@ export const internalError = (): StandInResponse =>
  * Unknown paths answer 404 `not_found`; a known path with the wrong method answers 405
  * `method_not_allowed`, which is what distinguishes "typo in the path" from "wrong verb".
  */
-export function errorShapes(pathExists: (path: string) => boolean): ErrorShapes {
-  return {
-    notFound(req: StandInRequest) {
-      if (pathExists(req.path)) return resendError(405, "method_not_allowed", "Method is not allowed.");
-      return resendError(404, "not_found", "The requested endpoint does not exist.");
-    },
-    badJson: badJsonBody,
-  };
-}
+export const errorShapes: ErrorShapes = {
+  notFound: () => resendError(404, "not_found", "The requested endpoint does not exist."),
+  methodNotAllowed: () => resendError(405, "method_not_allowed", "Method is not allowed."),
+  badJson: badJsonBody,
+};

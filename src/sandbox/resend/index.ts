@@ -78,11 +78,7 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
   const apiKeys = opts.apiKeys?.length ? opts.apiKeys : [newApiKey()];
   const clock = new VendorClock(opts.timeScale ?? 1);
   const work = new BackgroundWork();
-  const paths: RegExp[] = [];
-  const server = new StandInServer(
-    "resend",
-    errorShapes((path) => paths.some((p) => p.test(path))),
-  );
+  const server = new StandInServer("resend", errorShapes);
   const gate = new RequestGate(new Set(apiKeys), opts.rateLimitPerSecond ?? 2);
   server.faults.shapeBody = (status) => faultBody(status, gate.perSecond);
   const webhooks = new WebhookRegistry();
@@ -95,7 +91,6 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
     clock,
     work,
     domains,
-    paths,
     zoneApex: opts.zoneApex ?? defaultZoneApex,
     emit(type, data) {
       const event = { type, created_at: new Date().toISOString(), data };
