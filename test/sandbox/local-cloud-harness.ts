@@ -194,6 +194,9 @@ export async function expectWholeLoop(deployment: Deployment, facts: ScenarioFac
     expect(code.assets[`${role}.mjs`]?.path).toBe(built);
     expect(fn.state.handler).toBe(`${role}.handler`);
     const lambda = cloud.aws.lambdas.get(fn.id)!;
+    expect(fn.state.invokeArn).toBe(
+      `arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${lambda.arn}/invocations`,
+    );
     expect(lambda.invocations).toBeGreaterThan(0);
     expect(sha256(join(cloud.aws.codeDirectories.get(fn.id)!, `${role}.mjs`))).toBe(sha256(built));
   }

@@ -171,7 +171,13 @@ export class LocalAwsResources {
     this.lambdas.set(functionName, lambda);
     return {
       id: functionName,
-      state: { name: functionName, arn: lambda.arn, invokeArn: lambda.arn, version: "$LATEST" },
+      state: {
+        name: functionName,
+        arn: lambda.arn,
+        // What API Gateway integrations call; AWS gives it in this form, not the function's own ARN.
+        invokeArn: `arn:aws:apigateway:${SANDBOX_REGION}:lambda:path/2015-03-31/functions/${lambda.arn}/invocations`,
+        version: "$LATEST",
+      },
     };
   }
 
