@@ -1,13 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { SecretParameterNames } from "../../src/bridge/config";
 import { CLERK_EVENTS as BRIDGE_CLERK_EVENTS, RESEND_EVENTS } from "../../src/bridge/events";
+import { BRIDGE_PATHS, bridgeEndpoint } from "../../src/bridge/routes";
 import type { ClerkWebhookMode } from "../config";
 import { ClerkWebhookEndpoint } from "../providers/clerk-webhook";
 import { ResendWebhook } from "../providers/resend-webhook";
 import { secureParameter } from "./bounce-bridge";
-
-/** The bridge's webhook routes (src/bridge/ingest.ts); the Function URL ends with `/`. */
-const WEBHOOK_PATHS = { clerk: "webhooks/clerk", resend: "webhooks/resend" } as const;
 
 /** Every Resend event the bridge acts on (src/bridge/events.ts decides what each one does). */
 const RESEND_WEBHOOK_EVENTS = [...RESEND_EVENTS];
@@ -48,9 +46,9 @@ export class Webhooks extends pulumi.ComponentResource {
   constructor(name: string, args: WebhooksArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auth-email-pipeline:email:Webhooks", name, {}, opts);
     const parent = { parent: this };
-    const base = pulumi.output(args.bridgeUrl).apply((url) => (url.endsWith("/") ? url : `${url}/`));
-    this.resendEndpoint = pulumi.interpolate`${base}${WEBHOOK_PATHS.resend}`;
-    this.clerkEndpoint = pulumi.interpolate`${base}${WEBHOOK_PATHS.clerk}`;
+    const bridgeUrl = pulumi.output(args.bridgeUrl);
+    this.resendEndpoint = bridgeUrl.apply((url) => bridgeEndpoint(url, BRIDGE_PATHS.resend));
+    this.clerkEndpoint = bridgeUrl.apply((url) => bridgeEndpoint(url, BRIDGE_PATHS.clerk));
 
     const resend = new ResendWebhook(
       `${name}-resend`,

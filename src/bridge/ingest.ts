@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { decide, type QueueMessage, type WebhookSource } from "./events";
 import type { JobQueue } from "./queue";
+import { BRIDGE_PATHS } from "./routes";
 import type { SvixVerifier } from "./signature";
 import type { BridgeStore } from "./store";
 import { METRICS, type Telemetry } from "./telemetry";
@@ -16,7 +17,10 @@ export interface IngestDeps {
 
 export type IngestHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
-const ROUTES: Record<string, WebhookSource> = { "/webhooks/clerk": "clerk", "/webhooks/resend": "resend" };
+const ROUTES: Record<string, WebhookSource> = {
+  [BRIDGE_PATHS.clerk]: "clerk",
+  [BRIDGE_PATHS.resend]: "resend",
+};
 
 /**
  * The Function URL handler. It does as little as possible before answering, because Svix wants a 2xx within
@@ -28,12 +32,16 @@ export function createIngestHandler(deps: IngestDeps): IngestHandler {
   return async (event) => {
     const method = event.requestContext?.http?.method ?? "GET";
     const path = event.rawPath ?? "/";
-    if (path === "/health") {
-      return method === "GET" ? json(200, { status: "ok" }) : json(405, { error: "use GET /health" });
+    if (path === BRIDGE_PATHS.health) {
+      return method === "GET"
+        ? json(200, { status: "ok" })
+        : json(405, { error: `use GET ${BRIDGE_PATHS.health}` });
     }
     const source = ROUTES[path];
     if (!source)
-      return json(404, { error: `no route ${path}; webhooks go to /webhooks/clerk or /webhooks/resend` });
+      return json(404, {
+        error: `no route ${path}; webhooks go to ${BRIDGE_PATHS.clerk} or ${BRIDGE_PATHS.resend}`,
+      });
     if (method !== "POST") return json(405, { error: `use POST ${path}` });
 
     const raw = event.body ?? "";

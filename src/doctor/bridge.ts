@@ -1,3 +1,4 @@
+import { BRIDGE_PATHS, bridgeEndpoint } from "../bridge/routes";
 import { type CheckResult, resultsFor } from "./types";
 
 /** One HTTP exchange with the bridge: the status, or why there was none. */
@@ -40,10 +41,10 @@ async function probe(url: string, init: RequestInit, timeoutMs: number): Promise
  */
 export async function fetchBridgeFacts(bridgeUrl: string, timeoutMs = 10_000): Promise<BridgeFacts> {
   const base = bridgeUrl.replace(/\/+$/, "");
-  const health = await probe(`${base}/health`, { method: "GET" }, timeoutMs);
+  const health = await probe(bridgeEndpoint(base, BRIDGE_PATHS.health), { method: "GET" }, timeoutMs);
   if (health.status === undefined) return { url: base, health };
   const unsignedWebhook = await probe(
-    `${base}/webhooks/clerk`,
+    bridgeEndpoint(base, BRIDGE_PATHS.clerk),
     {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -97,7 +98,7 @@ export function checkSignatureEnforced(facts: BridgeFacts | undefined): CheckRes
   const probe = facts?.unsignedWebhook;
   if (!facts || !probe) return [];
   const id = "bridge.signature";
-  const url = `${facts.url}/webhooks/clerk`;
+  const url = bridgeEndpoint(facts.url, BRIDGE_PATHS.clerk);
   if (probe.status === 401) return [bridge.pass(id, `${url} rejects unsigned webhooks (401)`)];
   const fix =
     "deploy the current bridge (pulumi up): ingest must verify svix-signature with the secret in the clerk webhook parameter before anything else";

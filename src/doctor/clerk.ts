@@ -1,6 +1,7 @@
 import { createClerkClient } from "@clerk/backend";
 import type { ClerkWebhookMode } from "../../infra/config";
 import { CLERK_API_URL } from "../bridge/clerk-users";
+import { BRIDGE_PATHS, bridgeEndpoint } from "../bridge/routes";
 import { classifyClerkError } from "../lib/clerk-errors";
 import {
   type CallFailure,
@@ -130,7 +131,7 @@ export function checkSvixApp(
 ): CheckResult {
   const id = "clerk.svix-app";
   if (facts.svixApp.ok) return clerk.pass(id, "the instance has its Svix app (webhooks can be delivered)");
-  const endpoint = bridgeUrl ? `${bridgeUrl.replace(/\/+$/, "")}/webhooks/clerk` : "<bridge>/webhooks/clerk";
+  const endpoint = bridgeEndpoint(bridgeUrl ?? "<bridge>", BRIDGE_PATHS.clerk);
   const fix =
     mode === "portal"
       ? "pulumi up creates it (clerkWebhookMode portal), together with the endpoint"

@@ -1,5 +1,6 @@
 import { type GetDomainResponseSuccess, Resend } from "resend";
 import { resendRecordFqdn } from "../../infra/dns/records";
+import { BRIDGE_PATHS, bridgeEndpoint } from "../bridge/routes";
 import { defaultSleep, parseRetryAfter } from "../lib/backoff";
 import { type ExpectedRecord, recordLabel } from "./records";
 import {
@@ -219,7 +220,7 @@ export function checkTracking(facts: ResendFacts, domainName: string): CheckResu
   ];
 }
 
-const bridgeWebhookUrl = (bridgeUrl: string) => `${bridgeUrl.replace(/\/+$/, "")}/webhooks/resend`;
+const bridgeWebhookUrl = (bridgeUrl: string) => bridgeEndpoint(bridgeUrl, BRIDGE_PATHS.resend);
 
 export function checkResendWebhook(facts: ResendFacts, bridgeUrl: string | undefined): CheckResult[] {
   const id = "resend.webhook";
