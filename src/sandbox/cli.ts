@@ -85,7 +85,12 @@ async function main(): Promise<number> {
     );
     const started = Date.now();
     // An apply callback that throws surfaces only as an unhandled rejection; under `pulumi up` it fails the update.
-    const programError = new Promise<never>((_, reject) => process.once("unhandledRejection", reject));
+    // The listener is removed once the deployment is over, so a later rejection (with --keep) is not swallowed.
+    let failDeployment: (reason: unknown) => void = () => undefined;
+    const programError = new Promise<never>((_, reject) => {
+      failDeployment = reject;
+    });
+    process.once("unhandledRejection", failDeployment);
     const up = await Promise.race([
       upIntoLocalCloud({
         sandbox,
@@ -94,7 +99,7 @@ async function main(): Promise<number> {
         onFunctionLog: values.verbose ? (fn, line) => console.log(`    [${fn}] ${line}`) : undefined,
       }),
       programError,
-    ]);
+    ]).finally(() => process.off("unhandledRejection", failDeployment));
     cloud = up.cloud;
     const { outputs } = up;
     console.log(`Resources: ${cloud.log.length} created in ${((Date.now() - started) / 1000).toFixed(1)} s`);
