@@ -12,7 +12,7 @@ import {
   startLocalLambda,
 } from "../../src/sandbox/aws/index";
 
-// The cross-team contract: bundleBridge() emits ingest.mjs/worker.mjs run as ingest.handler/worker.handler.
+// The deployment contract: bundleBridge() emits ingest.mjs/worker.mjs run as ingest.handler/worker.handler.
 describe("the bridge bundle in the local Lambda runner", () => {
   let outDir: string;
   let aws: LocalAws;
