@@ -1,5 +1,5 @@
 # Sourced by ./dev (which .ci/run runs), with $root set to the checkout: puts a Node >= 22.12 first on PATH.
-# @pulumi/pulumi 3.270 needs Node >= 22 and vitest 5 needs >= 22.12; the project targets
+# @pulumi/pulumi 3.276 needs Node >= 22 and vitest 5 needs >= 22.12; the project targets
 # Node 24 (Lambda nodejs24.x). When the machine's node is older, Node 24 comes from the npm
 # registry's per-platform node packages (what the `node` package installs) into .tools/.
 node_ok() {
