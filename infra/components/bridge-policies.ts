@@ -17,8 +17,12 @@ export interface BridgeResourceArns {
 type Statement = { Sid: string; Effect: "Allow"; Action: string[]; Resource: pulumi.Input<string>[] };
 
 const ROLE_ACTIONS: Record<BridgeRole, { table: string[]; queue: string[] }> = {
-  // Conditional put claims a svix-id; delete releases the claim when the enqueue fails.
-  ingest: { table: ["dynamodb:PutItem", "dynamodb:DeleteItem"], queue: ["sqs:SendMessage"] },
+  // Conditional put claims a svix-id; delete releases the claim when the enqueue fails; get reads a
+  // deployment canary's outcome for GET /canary/<id>.
+  ingest: {
+    table: ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem"],
+    queue: ["sqs:SendMessage"],
+  },
   worker: {
     table: [
       "dynamodb:GetItem",

@@ -14,7 +14,15 @@ export interface OutgoingEmail {
 
 export type SendOutcome =
   | { ok: true; id: string }
-  | { ok: false; retryable: boolean; status: number | null; name: string; retryAfterMs?: number };
+  | {
+      ok: false;
+      retryable: boolean;
+      status: number | null;
+      name: string;
+      /** Resend's own explanation; only the delivery canary records it (its recipient is a test address). */
+      message?: string;
+      retryAfterMs?: number;
+    };
 
 export interface EmailSender {
   send(email: OutgoingEmail, idempotencyKey: string): Promise<SendOutcome>;
@@ -59,7 +67,8 @@ export function resendEmailSender(resend: Resend | (() => Resend), timeoutMs: nu
           { idempotencyKey, signal: AbortSignal.timeout(timeoutMs) },
         );
       } catch (err) {
-        return { ok: false, retryable: true, status: null, name: (err as Error).name || "timeout" };
+        const { name, message } = err as Error;
+        return { ok: false, retryable: true, status: null, name: name || "timeout", message };
       }
       if (result.data) return { ok: true, id: result.data.id };
       const error = result.error;
@@ -67,7 +76,14 @@ export function resendEmailSender(resend: Resend | (() => Resend), timeoutMs: nu
       const name = error?.name ?? "unknown_error";
       const retryable = status === null || status === 429 || status >= 500 || RETRYABLE_NAMES.has(name);
       const retryAfterMs = parseRetryAfter(result.headers?.["retry-after"]);
-      return { ok: false, retryable, status, name, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+      return {
+        ok: false,
+        retryable,
+        status,
+        name,
+        ...(error?.message ? { message: error.message } : {}),
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      };
     },
   };
 }

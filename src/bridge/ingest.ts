@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { CanaryStatusRoute } from "./canary";
 import { decide, type QueueMessage, type WebhookSource } from "./events";
 import type { JobQueue } from "./queue";
 import { BRIDGE_PATHS } from "./routes";
@@ -13,6 +14,8 @@ export interface IngestDeps {
   verifiers: () => Promise<Record<WebhookSource, SvixVerifier>>;
   telemetry: Telemetry;
   maxBodyBytes: number;
+  /** `GET /canary/<id>`, the deployment canary's status (src/bridge/canary.ts); none: 404 like any path. */
+  canaryStatus?: CanaryStatusRoute;
 }
 
 export type IngestHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -37,6 +40,7 @@ export function createIngestHandler(deps: IngestDeps): IngestHandler {
         ? json(200, { status: "ok" })
         : json(405, { error: `use GET ${BRIDGE_PATHS.health}` });
     }
+    if (deps.canaryStatus && path.startsWith(BRIDGE_PATHS.canary)) return deps.canaryStatus(event);
     const source = ROUTES[path];
     if (!source)
       return json(404, {

@@ -1,6 +1,7 @@
 // Lambda entry point `ingest.handler` (Function URL, payload format 2.0).
 import { AwsJsonClient } from "./aws/client";
 import { DynamoDb } from "./aws/dynamodb";
+import { CanaryRecords, createCanaryStatusRoute } from "./canary";
 import { readBridgeConfig } from "./config";
 import { createIngestHandler, type IngestHandler } from "./ingest";
 import { SqsJobQueue } from "./queue";
@@ -26,12 +27,18 @@ export function lambdaIngestHandler(
   try {
     const config = readBridgeConfig("ingest", env);
     const telemetry = createTelemetry({ env });
+    const dynamo = new DynamoDb({ env });
+    const secrets = ssmSecretSource(new AwsJsonClient("ssm", { env }), config.secretParameters);
     const inner = createIngestHandler({
-      store: new BridgeStore(new DynamoDb({ env }), config.tableName),
+      store: new BridgeStore(dynamo, config.tableName),
       queue: new SqsJobQueue(new AwsJsonClient("sqs", { env }), config.queueUrl),
-      verifiers: verifiersFrom(ssmSecretSource(new AwsJsonClient("ssm", { env }), config.secretParameters)),
+      verifiers: verifiersFrom(secrets),
       telemetry,
       maxBodyBytes: config.maxBodyBytes,
+      canaryStatus: createCanaryStatusRoute({
+        records: new CanaryRecords(dynamo, config.tableName),
+        clerkWebhookSecrets: async () => (await secrets()).clerkWebhookSecrets,
+      }),
     });
     return async (event, context) => {
       telemetry.beginInvocation(context);

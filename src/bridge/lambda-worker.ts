@@ -3,6 +3,7 @@ import { Resend } from "resend";
 import type { BackoffPolicy } from "../lib/backoff";
 import { AwsJsonClient } from "./aws/client";
 import { DynamoDb } from "./aws/dynamodb";
+import { CanaryRecords, recordCanaryStartFailure } from "./canary";
 import { clerkUsersClient } from "./clerk-users";
 import { type BridgeConfig, readBridgeConfig } from "./config";
 import { resendEmailSender } from "./email-sender";
@@ -44,13 +45,15 @@ export function createWorkerFromSecrets(
     secretKey: secrets.clerkSecretKey,
     ...(config.clerkApiUrl ? { apiUrl: config.clerkApiUrl } : {}),
   });
+  const dynamo = new DynamoDb({ env });
   return createWorkerHandler({
-    store: new BridgeStore(new DynamoDb({ env }), config.tableName),
+    store: new BridgeStore(dynamo, config.tableName),
     email: resendEmailSender(resend, RESEND_TIMEOUT_MS),
     users: clerkUserDirectory(clerk, { backoff: LAMBDA_BACKOFF }),
     telemetry,
     settings: config,
     backoff: LAMBDA_BACKOFF,
+    canary: new CanaryRecords(dynamo, config.tableName),
   });
 }
 
@@ -75,7 +78,15 @@ export function lambdaWorkerHandler(
       ready = undefined;
       throw err;
     });
-    return (await ready)(event);
+    let worker: WorkerHandler;
+    try {
+      worker = await ready;
+    } catch (err) {
+      // A deployment canary in this batch names the cause instead of waiting for an outcome that never comes.
+      await recordCanaryStartFailure(event, err, env);
+      throw err;
+    }
+    return worker(event);
   };
 }
 

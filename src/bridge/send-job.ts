@@ -1,4 +1,5 @@
 import { type BackoffPolicy, defaultSleep, withBackoff } from "../lib/backoff";
+import { CANARY_TAG, isCanarySendJob } from "./canary";
 import type { BridgeConfig } from "./config";
 import { type EmailSender, type OutgoingEmail, type SendOutcome, tagValue } from "./email-sender";
 import type { SendJob } from "./events";
@@ -44,6 +45,7 @@ function buildEmail(job: SendJob, settings: SendSettings): OutgoingEmail {
     ...(job.userId ? [{ name: "clerk_user_id", value: tagValue(job.userId) }] : []),
     ...(job.slug ? [{ name: "template", value: tagValue(job.slug) }] : []),
     { name: "stack", value: tagValue(settings.stack) },
+    ...(isCanarySendJob(job) ? [CANARY_TAG] : []),
   ];
   return {
     from: `${settings.fromName} <${settings.fromAddress}>`,

@@ -1,4 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { type CanaryRecords, isCanarySendJob, processCanarySend } from "./canary";
 import { processDelivery } from "./delivery-job";
 import type { QueueMessage } from "./events";
 import { jobIds } from "./ingest";
@@ -9,6 +10,8 @@ import { reconcileUser } from "./users";
 export type WorkerDeps = SendDeps & {
   /** Records processed at once within a batch; Resend's team rate limit argues for few. */
   concurrency?: number;
+  /** Where the outcome of each deployment canary is recorded for its status route; none: not recorded. */
+  canary?: CanaryRecords;
 };
 
 export type WorkerHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
@@ -66,7 +69,8 @@ async function processRecord(record: SQSRecord, deps: WorkerDeps): Promise<void>
   const job = message.job;
   switch (job.kind) {
     case "send":
-      await processSend(job, scoped);
+      if (deps.canary && isCanarySendJob(job)) await processCanarySend(job, scoped, deps.canary, processSend);
+      else await processSend(job, scoped);
       return;
     case "delivery":
       await processDelivery(job, scoped);

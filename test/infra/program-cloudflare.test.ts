@@ -116,7 +116,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
         {
           Sid: "BridgeTable",
           Effect: "Allow",
-          Action: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+          Action: ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem"],
           Resource: table,
         },
         { Sid: "BridgeQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: queue },

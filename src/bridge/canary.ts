@@ -1,0 +1,299 @@
+/**
+ * The bridge's side of the deployment canary (infra/providers/canary.ts). The Pulumi program proves each
+ * change of the pipeline by sending one signed, synthetic `email.created` to `delivered@resend.dev` through
+ * the deployed ingest, and cuts Clerk over only once the bridge reports that Resend accepted it. Here:
+ * - how a canary is recognised (its Clerk email id and recipient) and tagged (`canary=true`), so metrics and
+ *   the ledger can tell it from users' mail;
+ * - the worker recording each canary's outcome (accepted, refused and why, retrying, could not start);
+ * - `GET /canary/<clerk email id>`, which answers that outcome to whoever holds the Clerk webhook signing secret.
+ *
+ * The status answer carries no personal data: status, Resend email id, timestamps and a failure reason.
+ * The signature helpers use Web Crypto only, because the Pulumi provider that calls the route is serialized
+ * with everything it references.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent } from "aws-lambda";
+import { parseWebhookSecret } from "../settings/webhook-secret";
+import { DynamoDb } from "./aws/dynamodb";
+import type { EmailSender, SendOutcome } from "./email-sender";
+import type { QueueMessage, SendJob } from "./events";
+import { BRIDGE_PATHS } from "./routes";
+import type { SendDeps, SendResult } from "./send-job";
+
+/** The tag every canary send carries (Resend echoes it on the email's events): `canary=true`. */
+export const CANARY_TAG = { name: "canary", value: "true" } as const;
+
+/** Resend's test inbox that accepts and "delivers" without reaching anyone. */
+export const CANARY_RECIPIENT = "delivered@resend.dev";
+
+/**
+ * Canary ids are `ema_canary_<hex>`. Clerk's own email ids are `ema_` and one run of letters and digits,
+ * so no real email can pass for a canary.
+ */
+export const CANARY_EMAIL_ID_PREFIX = "ema_canary_";
+const CANARY_EMAIL_ID = /^ema_canary_[0-9a-f]{16,64}$/;
+
+/** `v1,<base64 HMAC-SHA256 over the Clerk email id>`, keyed as {@link canaryStatusSignature} says. */
+export const CANARY_SIGNATURE_HEADER = "x-canary-signature";
+
+/** Separates the status key from the webhook key it is derived from: one can never stand in for the other. */
+const STATUS_KEY_CONTEXT = "auth-email-pipeline/canary-status/v1";
+
+/** A canary is read within minutes of its send; two days leaves room to look at a failed one. */
+const RECORD_TTL_SECONDS = 2 * 24 * 3600;
+
+export type CanaryState = "retrying" | "accepted" | "failed";
+
+/** What the status route answers. `pending`: the worker has not recorded anything yet. */
+export interface CanaryStatus {
+  clerkEmailId: string;
+  status: CanaryState | "pending";
+  resendEmailId?: string;
+  reason?: string;
+  updatedAt?: string;
+}
+
+export function isCanaryEmailId(id: string): boolean {
+  return CANARY_EMAIL_ID.test(id);
+}
+
+/** Both marks are required: a canary id addressed to anyone else is sent and counted as ordinary mail. */
+export function isCanarySendJob(job: Pick<SendJob, "clerkEmailId" | "to">): boolean {
+  return isCanaryEmailId(job.clerkEmailId) && job.to.trim().toLowerCase() === CANARY_RECIPIENT;
+}
+
+/** The HMAC key of a `whsec_` secret; the error names the problem, never the value. */
+function webhookKey(clerkWebhookSecret: string): Uint8Array {
+  const parsed = parseWebhookSecret(clerkWebhookSecret);
+  if (!parsed.ok) throw new Error(`the Clerk webhook signing secret ${parsed.problem}`);
+  return parsed.key;
+}
+
+async function hmacSha256(key: Uint8Array, message: string): Promise<Uint8Array> {
+  const imported = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", imported, new TextEncoder().encode(message)));
+}
+
+/**
+ * The status route's credential for one canary: an HMAC over its Clerk email id, keyed with a key derived
+ * from the Clerk webhook signing secret. The program and the bridge already share that secret, and whoever
+ * holds it can already post `email.created` to the bridge, so reading a canary's outcome grants nothing more.
+ */
+export async function canaryStatusSignature(
+  clerkWebhookSecret: string,
+  clerkEmailId: string,
+): Promise<string> {
+  const statusKey = await hmacSha256(webhookKey(clerkWebhookSecret), STATUS_KEY_CONTEXT);
+  return `v1,${Buffer.from(await hmacSha256(statusKey, clerkEmailId)).toString("base64")}`;
+}
+
+/**
+ * The `svix-signature` value Clerk's Svix would send: `v1,<base64 HMAC-SHA256 over "<id>.<timestamp>.<body>">`
+ * keyed with the decoded `whsec_` secret; the canary signs its `email.created` with it.
+ */
+export async function svixSignature(
+  clerkWebhookSecret: string,
+  svixId: string,
+  timestampSeconds: number,
+  body: string,
+): Promise<string> {
+  const mac = await hmacSha256(webhookKey(clerkWebhookSecret), `${svixId}.${timestampSeconds}.${body}`);
+  return `v1,${Buffer.from(mac).toString("base64")}`;
+}
+
+/** Constant-time check against each secret the bridge holds (two during a rotation's overlap). */
+async function signatureMatches(secrets: string[], clerkEmailId: string, header: string): Promise<boolean> {
+  const given = new TextEncoder().encode(header);
+  let matched = false;
+  for (const secret of secrets) {
+    const expected = new TextEncoder().encode(await canaryStatusSignature(secret, clerkEmailId));
+    let diff = expected.length ^ given.length;
+    for (let i = 0; i < expected.length; i++) diff |= expected[i]! ^ (given[i] ?? 0);
+    matched ||= diff === 0;
+  }
+  return matched;
+}
+
+/** Canary outcomes in the bridge table: `canary#<clerk email id>` / `canary`. */
+export class CanaryRecords {
+  constructor(
+    private readonly db: Pick<DynamoDb, "get" | "put">,
+    private readonly tableName: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async record(
+    clerkEmailId: string,
+    outcome: { status: CanaryState; resendEmailId?: string; reason?: string },
+  ): Promise<void> {
+    await this.db.put(this.tableName, {
+      ...key(clerkEmailId),
+      clerkEmailId,
+      status: outcome.status,
+      ...(outcome.resendEmailId ? { resendEmailId: outcome.resendEmailId } : {}),
+      ...(outcome.reason ? { reason: outcome.reason.slice(0, 500) } : {}),
+      updatedAt: new Date(this.now()).toISOString(),
+      expiresAt: Math.floor(this.now() / 1000) + RECORD_TTL_SECONDS,
+    });
+  }
+
+  async read(clerkEmailId: string): Promise<CanaryStatus | undefined> {
+    const item = await this.db.get(this.tableName, key(clerkEmailId));
+    if (!item) return undefined;
+    const text = (name: string) => (typeof item[name] === "string" ? { [name]: item[name] as string } : {});
+    return {
+      clerkEmailId,
+      status: item.status as CanaryState,
+      ...text("resendEmailId"),
+      ...text("reason"),
+      ...text("updatedAt"),
+    };
+  }
+}
+
+function key(clerkEmailId: string): { pk: string; sk: string } {
+  return { pk: `canary#${clerkEmailId}`, sk: "canary" };
+}
+
+export interface CanaryStatusRouteDeps {
+  records: Pick<CanaryRecords, "read">;
+  /** The Clerk webhook signing secrets the bridge holds, as its ingest reads them. */
+  clerkWebhookSecrets: () => Promise<string[]>;
+}
+
+export type CanaryStatusRoute = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/**
+ * `GET /canary/<clerk email id>` with {@link CANARY_SIGNATURE_HEADER}. 404 for anything that is not a
+ * canary id, 503 while the bridge has no usable Clerk webhook secret, 401 for a wrong signature, else 200
+ * with the {@link CanaryStatus}.
+ */
+export function createCanaryStatusRoute(deps: CanaryStatusRouteDeps): CanaryStatusRoute {
+  return async (event) => {
+    const method = event.requestContext?.http?.method ?? "GET";
+    const id = (event.rawPath ?? "").slice(BRIDGE_PATHS.canary.length);
+    if (method !== "GET") return json(405, { error: `use GET ${BRIDGE_PATHS.canary}<id>` });
+    if (!isCanaryEmailId(id)) return json(404, { error: `no canary ${id}` });
+    const secrets = (await deps.clerkWebhookSecrets()).filter((s) => parseWebhookSecret(s).ok);
+    if (secrets.length === 0)
+      return json(503, { error: "the bridge has no Clerk webhook signing secret yet" });
+    const header = event.headers?.[CANARY_SIGNATURE_HEADER];
+    if (!header || !(await signatureMatches(secrets, id, header))) {
+      return json(401, { error: "canary signature rejected" });
+    }
+    const status: CanaryStatus = (await deps.records.read(id)) ?? { clerkEmailId: id, status: "pending" };
+    return json(200, status);
+  };
+}
+
+function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
+  return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+/** The worker's send step, passed in so this module and the send job do not import each other. */
+export type SendStep = (job: SendJob, deps: SendDeps) => Promise<SendResult>;
+
+/**
+ * A canary goes through the worker's ordinary send step (ledger, staleness, Resend with the deployed key and
+ * sender); this records what became of it, in the words the canary reports. A failure that SQS will retry is
+ * recorded as `retrying` with its cause and rethrown.
+ */
+export async function processCanarySend(
+  job: SendJob,
+  deps: SendDeps,
+  records: CanaryRecords,
+  send: SendStep,
+): Promise<void> {
+  let last: SendOutcome | undefined;
+  const watched: EmailSender = {
+    async send(email, idempotencyKey) {
+      last = await deps.email.send(email, idempotencyKey);
+      return last;
+    },
+  };
+  let result: SendResult;
+  try {
+    result = await send(job, { ...deps, email: watched });
+  } catch (err) {
+    const cause =
+      last && !last.ok ? resendProblem(last) : `${(err as Error).name}: ${(err as Error).message}`;
+    await records.record(job.clerkEmailId, { status: "retrying", reason: `${cause}; SQS will redeliver it` });
+    throw err;
+  }
+  await records.record(job.clerkEmailId, await outcomeOf(result, last, job, deps));
+}
+
+async function outcomeOf(
+  result: SendResult,
+  last: SendOutcome | undefined,
+  job: SendJob,
+  deps: SendDeps,
+): Promise<{ status: CanaryState; resendEmailId?: string; reason?: string }> {
+  switch (result) {
+    case "sent":
+      return { status: "accepted", ...(last?.ok ? { resendEmailId: last.id } : {}) };
+    case "failed":
+      return {
+        status: "failed",
+        reason: last && !last.ok ? `Resend refused: ${resendProblem(last)}` : "failed",
+      };
+    case "suppressed":
+      return { status: "failed", reason: `${CANARY_RECIPIENT} is on the bridge's suppression ledger` };
+    case "dropped_stale":
+      return {
+        status: "failed",
+        reason: "the worker dropped it as older than the code lifetime: it waited too long in the queue",
+      };
+    case "already_processed": {
+      const earlier = await deps.store.getSend(job.clerkEmailId);
+      return earlier?.status === "sent"
+        ? { status: "accepted", ...(earlier.resendEmailId ? { resendEmailId: earlier.resendEmailId } : {}) }
+        : {
+            status: "failed",
+            reason: `already processed: ${earlier?.status} ${earlier?.detail ?? ""}`.trim(),
+          };
+    }
+  }
+}
+
+function resendProblem(outcome: Extract<SendOutcome, { ok: false }>): string {
+  const status = outcome.status === null ? "no answer" : `HTTP ${outcome.status}`;
+  return `${status} ${outcome.name}${outcome.message ? `: ${outcome.message}` : ""}`;
+}
+
+/**
+ * The worker could not start (its configuration or secrets): every canary in the batch is recorded as
+ * failed with that cause, so the canary names it instead of timing out. Best effort: when the table itself
+ * is unknown or unreachable there is nowhere to record it, and the canary's timeout says to read the logs.
+ */
+export async function recordCanaryStartFailure(
+  event: SQSEvent,
+  error: unknown,
+  env: Record<string, string | undefined>,
+): Promise<void> {
+  const tableName = env.BRIDGE_TABLE_NAME?.trim();
+  if (!tableName) return;
+  const canaries = (event.Records ?? []).map((r) => canaryJobIn(r.body)).filter((j) => j !== undefined);
+  if (canaries.length === 0) return;
+  const { name, message } = error as Error;
+  const reason =
+    name === "SecretsError"
+      ? `worker could not read its secrets: ${message}`
+      : name === "BridgeConfigError"
+        ? `worker configuration is invalid: ${message}`
+        : `worker could not start: ${name}: ${message}`;
+  const records = new CanaryRecords(new DynamoDb({ env }), tableName);
+  await Promise.all(
+    canaries.map((job) => records.record(job.clerkEmailId, { status: "failed", reason })),
+  ).catch(() => undefined);
+}
+
+function canaryJobIn(body: string): SendJob | undefined {
+  try {
+    const job = (JSON.parse(body) as QueueMessage).job;
+    return job?.kind === "send" && isCanarySendJob(job) ? job : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,228 @@
+import { randomBytes } from "node:crypto";
+import type { SQSEvent } from "aws-lambda";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  CANARY_RECIPIENT,
+  CANARY_SIGNATURE_HEADER,
+  CanaryRecords,
+  canaryStatusSignature,
+  svixSignature,
+} from "../../src/bridge/canary";
+import { lambdaWorkerHandler } from "../../src/bridge/lambda-worker";
+import { type LocalDynamo, startLocalDynamo } from "../../src/bridge/local-dynamo";
+import { awsSandboxEnvironment } from "../../src/sandbox/aws/env";
+import { type SsmStandIn, startSsmStandIn } from "../../src/sandbox/aws/ssm";
+import { newSigningSecret } from "../../src/sandbox/core/ids";
+import { captureStdout, clerkEmailCreated, signed, sqsRecord } from "./fixtures";
+import { type Pipeline, startPipeline } from "./harness";
+
+const canaryId = () => `ema_canary_${randomBytes(12).toString("hex")}`;
+
+/** Posts a signed `email.created` with a canary id to the bridge, as the Pulumi provider does. */
+async function postCanary(pipeline: Pipeline, secret: string, id: string, to = CANARY_RECIPIENT) {
+  const request = signed(clerkEmailCreated(to, { id }), [secret]);
+  const res = await fetch(pipeline.bridge.webhookUrl("clerk"), {
+    method: "POST",
+    headers: request.headers,
+    body: request.body,
+  });
+  return res.status;
+}
+
+async function canaryStatus(pipeline: Pipeline, id: string, signature?: string, method = "GET") {
+  const res = await fetch(`${pipeline.bridge.url}/canary/${id}`, {
+    method,
+    headers: signature ? { [CANARY_SIGNATURE_HEADER]: signature } : {},
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe("the canary's signature", () => {
+  it("is Svix's: the same header standardwebhooks computes", async () => {
+    const secret = newSigningSecret();
+    const body = JSON.stringify({ type: "email.created", data: {} });
+    expect(await svixSignature(secret, "msg_canary_1", 1_764_000_000, body)).toBe(
+      new Webhook(secret).sign("msg_canary_1", new Date(1_764_000_000_000), body),
+    );
+  });
+});
+
+/** A local pipeline for the enclosing `describe`, its bridge holding `secret` as the Clerk webhook secret. */
+function pipelineHolding(secret: string, options?: Parameters<typeof startPipeline>[0]): () => Pipeline {
+  let pipeline: Pipeline | undefined;
+  beforeAll(async () => {
+    pipeline = await startPipeline(options);
+    pipeline.bridge.setWebhookSecrets({ clerk: [secret] });
+  });
+  afterAll(() => pipeline?.close());
+  return () => pipeline as Pipeline;
+}
+
+describe("a canary through the local bridge", () => {
+  const secret = newSigningSecret();
+  const local = pipelineHolding(secret);
+  let pipeline: Pipeline;
+  beforeEach(() => {
+    pipeline = local();
+  });
+
+  it("records Resend's acceptance and tells only the holder of the Clerk webhook secret, without personal data", async () => {
+    const id = canaryId();
+    expect(await postCanary(pipeline, secret, id)).toBe(202);
+    await pipeline.settle();
+
+    const answer = await canaryStatus(pipeline, id, await canaryStatusSignature(secret, id));
+    expect(answer.status).toBe(200);
+    const sent = pipeline.resend.emails().find((e) => e.headers["X-Entity-Ref-ID"] === id);
+    expect(answer.body).toEqual({
+      clerkEmailId: id,
+      status: "accepted",
+      resendEmailId: sent?.id,
+      updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+    expect(sent?.to).toEqual([CANARY_RECIPIENT]);
+    expect(sent?.tags).toContainEqual({ name: "canary", value: "true" });
+
+    // Anyone else: a signature by another secret, none at all, a non-canary id, another method.
+    const other = newSigningSecret();
+    expect((await canaryStatus(pipeline, id, await canaryStatusSignature(other, id))).status).toBe(401);
+    expect((await canaryStatus(pipeline, id)).status).toBe(401);
+    const forOtherId = await canaryStatusSignature(secret, canaryId());
+    expect((await canaryStatus(pipeline, id, forOtherId)).status).toBe(401);
+    expect(
+      (await canaryStatus(pipeline, "ema_2abcDEF", await canaryStatusSignature(secret, "ema_2abcDEF")))
+        .status,
+    ).toBe(404);
+    expect((await canaryStatus(pipeline, id, await canaryStatusSignature(secret, id), "POST")).status).toBe(
+      405,
+    );
+
+    // During a rotation the bridge holds both secrets; either one reads it.
+    pipeline.bridge.setWebhookSecrets({ clerk: [other, secret] });
+    expect((await canaryStatus(pipeline, id, await canaryStatusSignature(other, id))).body.status).toBe(
+      "accepted",
+    );
+    pipeline.bridge.setWebhookSecrets({ clerk: [secret] });
+  });
+
+  it("answers pending before the worker has recorded anything, and 503 while the bridge has no secret", async () => {
+    const id = canaryId();
+    const signature = await canaryStatusSignature(secret, id);
+    expect((await canaryStatus(pipeline, id, signature)).body).toEqual({
+      clerkEmailId: id,
+      status: "pending",
+    });
+    pipeline.bridge.setWebhookSecrets({ clerk: [] });
+    expect((await canaryStatus(pipeline, id, signature)).status).toBe(503);
+    pipeline.bridge.setWebhookSecrets({ clerk: [secret] });
+  });
+
+  it("records a send Resend failed with 5xx as retrying, with the cause", async () => {
+    pipeline.resend.server.faults.add({
+      kind: "status",
+      method: "POST",
+      path: "^/emails$",
+      status: 503,
+      count: 50,
+    });
+    const id = canaryId();
+    expect(await postCanary(pipeline, secret, id)).toBe(202);
+    const signature = await canaryStatusSignature(secret, id);
+    let answer = await canaryStatus(pipeline, id, signature);
+    for (let i = 0; i < 200 && answer.body.status !== "retrying"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      answer = await canaryStatus(pipeline, id, signature);
+    }
+    pipeline.resend.server.faults.clear();
+    expect(answer.body).toMatchObject({
+      status: "retrying",
+      reason: expect.stringMatching(/^HTTP 503 .*SQS will redeliver it$/),
+    });
+    await pipeline.settle();
+    expect((await canaryStatus(pipeline, id, signature)).body.status).toBe("accepted");
+  });
+
+  it("sends a canary id addressed to anyone else as ordinary mail: no canary tag, no canary record", async () => {
+    const id = canaryId();
+    expect(await postCanary(pipeline, secret, id, "delivered+someone@resend.dev")).toBe(202);
+    await pipeline.settle();
+    const sent = pipeline.resend.emails().find((e) => e.headers["X-Entity-Ref-ID"] === id);
+    expect(sent?.tags.map((t) => t.name)).not.toContain("canary");
+    expect((await canaryStatus(pipeline, id, await canaryStatusSignature(secret, id))).body.status).toBe(
+      "pending",
+    );
+  });
+});
+
+describe("a canary the bridge cannot send", () => {
+  const secret = newSigningSecret();
+  const local = pipelineHolding(secret, {
+    bridge: { settings: { fromAddress: "auth@unverified.example.com", fromName: "Acme", stack: "e2e" } },
+  });
+
+  it("is recorded as failed with Resend's own refusal", async () => {
+    const pipeline = local();
+    const id = canaryId();
+    expect(await postCanary(pipeline, secret, id)).toBe(202);
+    await pipeline.settle();
+    const answer = await canaryStatus(pipeline, id, await canaryStatusSignature(secret, id));
+    expect(answer.body).toMatchObject({
+      status: "failed",
+      reason:
+        "Resend refused: HTTP 403 validation_error: The `unverified.example.com` domain is not verified. Please, add and verify your domain on https://resend.com/domains",
+    });
+  });
+});
+
+describe("a worker that cannot start", () => {
+  let ssm: SsmStandIn;
+  let dynamo: LocalDynamo;
+
+  beforeAll(async () => {
+    ssm = await startSsmStandIn();
+    dynamo = await startLocalDynamo("bridge");
+    ssm.putParameter("/b/clerk-key", "sk_test_key");
+  });
+  afterAll(async () => {
+    await Promise.all([ssm?.close(), dynamo?.close()]);
+  });
+
+  it("records every canary in the batch as failed with the cause, then fails the batch", async () => {
+    const env = {
+      ...awsSandboxEnvironment({ ssm: ssm.endpoint, dynamodb: dynamo.endpoint }),
+      BRIDGE_TABLE_NAME: "bridge",
+      BRIDGE_PARAM_RESEND_API_KEY: "/b/no-such-key",
+      BRIDGE_PARAM_CLERK_SECRET_KEY: "/b/clerk-key",
+      BRIDGE_FROM_ADDRESS: "auth@mail.example.com",
+      BRIDGE_FROM_NAME: "Acme",
+      BRIDGE_STACK: "test",
+      POWERTOOLS_METRICS_DISABLED: "true",
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+    };
+    const id = canaryId();
+    const job = {
+      kind: "send",
+      clerkEmailId: id,
+      to: CANARY_RECIPIENT,
+      subject: "s",
+      html: "h",
+      createdAtMs: Date.now(),
+    };
+    const message = { source: "clerk", svixId: "msg_1", type: "email.created", receivedAt: "", job };
+    const batch: SQSEvent = { Records: [sqsRecord("m-1", JSON.stringify(message))] };
+    const stdout = captureStdout();
+    try {
+      await expect(lambdaWorkerHandler(env)(batch)).rejects.toThrow(/\/b\/no-such-key/);
+    } finally {
+      stdout.restore();
+    }
+    const recorded = await new CanaryRecords(dynamo.client, "bridge").read(id);
+    expect(recorded).toMatchObject({
+      status: "failed",
+      reason: expect.stringMatching(
+        /^worker could not read its secrets: SSM parameter\(s\) not found or not readable: \/b\/no-such-key/,
+      ),
+    });
+  });
+});
