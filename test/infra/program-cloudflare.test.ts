@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RESEND_EVENTS } from "../../src/bridge/events";
+import { WEBHOOK_SECRET_UNSET } from "../../src/settings/webhook-secret";
 import {
   ACCOUNT,
   bundleDir,
@@ -273,7 +274,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
     const params = run.ofType("aws:ssm/parameter:Parameter");
     expect(params.map((p) => [p.inputs.name, p.inputs.type, p.inputs.value]).sort()).toEqual([
       ["/auth-email-pipeline/dev/clerk-secret-key", "SecureString", "sk_test_123"],
-      ["/auth-email-pipeline/dev/clerk-webhook-secret", "SecureString", "unregistered"],
+      ["/auth-email-pipeline/dev/clerk-webhook-secret", "SecureString", WEBHOOK_SECRET_UNSET],
       ["/auth-email-pipeline/dev/resend-api-key", "SecureString", "re_test_123"],
       ["/auth-email-pipeline/dev/resend-webhook-secret", "SecureString", "whsec_resend"],
     ]);
@@ -291,6 +292,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       events: [...RESEND_EVENTS],
     });
     expect(run.ofType("pulumi-nodejs:dynamic/clerk:EmailDelivery")).toEqual([]);
+    expect(run.ofType("pulumi-nodejs:dynamic/pipeline:DeliveryCanary")).toEqual([]);
     expect(run.ofType("pulumi-nodejs:dynamic/clerk:WebhookEndpoint")).toEqual([]);
     expect(run.outputs.clerkWebhookRegistration).toEqual([
       "1. Clerk Dashboard -> Configure -> Webhooks -> Add Endpoint.",
@@ -301,6 +303,9 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       "6. pulumi up --stack dev: stores the secret and moves the templates' delivery to the bridge.",
     ]);
     expect(run.outputs.clerkDelivery).toMatchObject({ routedToBridge: [] });
+    expect(run.outputs.deliveryCanary).toEqual({
+      waitingFor: "the Clerk webhook registration (see clerkDelivery)",
+    });
   });
 
   it("alarms on DLQ depth, errors, bounce and complaint rates", () => {

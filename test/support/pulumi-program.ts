@@ -17,6 +17,10 @@ export const PROJECT = "auth-email-pipeline";
 export const ACCOUNT = "123456789012";
 export const REGION = "us-east-1";
 export const FUNCTION_URL = "https://abc123.lambda-url.us-east-1.on.aws/";
+/** The signing secret the mocked Clerk (portal) endpoint reports: a well-formed `whsec_` of 24 bytes. */
+export const CLERK_WEBHOOK_SECRET = `whsec_${Buffer.alloc(24, 7).toString("base64")}`;
+/** The Clerk email id the mocked delivery canary reports. */
+export const CANARY_EMAIL_ID = "ema_canary_0123456789abcdef01234567";
 
 // Secret envelopes and asset settling are shared with the local cloud, which runs the program for real.
 export { isSecretEnvelope, unwrapSecrets as unwrap } from "../../src/sandbox/local-cloud/serialized-provider";
@@ -30,8 +34,21 @@ export interface MockResource {
   inputs: Record<string, unknown>;
   /** Dynamic resources: the serialized provider module, as Pulumi's host would load it. */
   providerText?: string;
+  /** Registration options as the engine received them, with URNs reduced to resource names. */
+  options: RegistrationOptions;
   started: number;
   finished: number;
+}
+
+export interface RegistrationOptions {
+  /**
+   * Every resource this one waits for, sorted: `dependsOn` (components expanded to the resources in them)
+   * and the sources of its inputs, as the SDK reports them to the engine.
+   */
+  dependencies: string[];
+  /** Per input, the resources its value came from, sorted. */
+  propertyDependencies: Record<string, string[]>;
+  deleteBeforeReplace: boolean | undefined;
 }
 
 export interface ProgramRun {
@@ -103,9 +120,16 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
     case "pulumi-nodejs:dynamic/resend:Webhook":
       return { webhookId: "wh_123", signingSecret: "whsec_resend" };
     case "pulumi-nodejs:dynamic/clerk:WebhookEndpoint":
-      return { endpointId: "ep_123", signingSecret: "whsec_clerk" };
+      return { endpointId: "ep_123", signingSecret: CLERK_WEBHOOK_SECRET };
     case "pulumi-nodejs:dynamic/clerk:EmailDelivery":
       return { templates: inputs.templates, previous: {} };
+    case "pulumi-nodejs:dynamic/pipeline:DeliveryCanary":
+      return {
+        status: "passed",
+        clerkEmailId: CANARY_EMAIL_ID,
+        resendEmailId: "4ef9a417-02e9-4d39-ad75-9611e0fcc33c",
+        passedAt: "2026-11-25T10:05:00Z",
+      };
     case "aws:lambda/functionUrl:FunctionUrl":
       return { functionUrl: FUNCTION_URL };
     case "aws:sqs/queue:Queue":
@@ -141,6 +165,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   const config = Object.fromEntries(Object.entries(options.config).map(([k, v]) => [fullKey(k), v]));
   pulumi.runtime.setAllConfig(config, (options.secretKeys ?? []).map(fullKey));
   const resources: MockResource[] = [];
+  const registrations = new Map<string, RegistrationOptions>();
   let clock = 0;
   await pulumi.runtime.setMocks(
     {
@@ -158,6 +183,11 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
           inputs,
           started,
           finished: ++clock,
+          options: registrations.get(args.name) ?? {
+            dependencies: [],
+            propertyDependencies: {},
+            deleteBeforeReplace: undefined,
+          },
           ...(typeof providerText === "string" ? { providerText } : {}),
         });
         const state = { ...inputs, ...mockState(args.type, args.name, inputs, options.domainRecords) };
@@ -184,6 +214,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     options.stack,
     options.preview ?? false,
   );
+  recordRegistrations(registrations);
   const program = (await import("../../infra/index.js")) as Record<string, unknown>;
   const outputs: Record<string, unknown> = {};
   const secretOutputs = new Set<string>();
@@ -208,5 +239,40 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
       return found;
     },
     ofType: (type) => resources.filter((r) => r.type === type),
+  };
+}
+
+interface RegisterRequest {
+  getName(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): {
+    forEach(f: (deps: { getUrnsList(): string[] }, key: string) => void): void;
+  };
+  getDeletebeforereplace(): boolean;
+  getDeletebeforereplacedefined(): boolean;
+}
+
+/**
+ * Wraps the mock monitor's `registerResource` to keep what `newResource` is not given: the dependencies
+ * (`dependsOn` and per-input) and `deleteBeforeReplace`, as the SDK sent them to the engine.
+ */
+function recordRegistrations(into: Map<string, RegistrationOptions>): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, callback: unknown): unknown;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  const name = (urn: string) => urn.split("::").at(-1) ?? urn;
+  monitor.registerResource = (req, callback) => {
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((deps, key) => {
+      const names = deps.getUrnsList().map(name).sort();
+      if (names.length > 0) propertyDependencies[key] = names;
+    });
+    into.set(req.getName(), {
+      dependencies: req.getDependenciesList().map(name).sort(),
+      propertyDependencies,
+      deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : undefined,
+    });
+    return register(req, callback);
   };
 }

@@ -66,6 +66,8 @@ export interface ResendStandIn {
   addVerifiedDomain(name: string, opts?: { region?: Region }): { id: string; name: string };
   /** Runs the periodic re-check of verified domains now. */
   recheckVerifiedDomains(): Promise<void>;
+  /** Deletes an API key, as the dashboard does: requests with it are then refused 403 `invalid_api_key`. */
+  revokeApiKey(key: string): void;
   rateLimitPerSecond: number;
   sendLatencyMs: number;
   timeScale: number;
@@ -79,7 +81,8 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
   const clock = new VendorClock(opts.timeScale ?? 1);
   const work = new BackgroundWork();
   const server = new StandInServer("resend", errorShapes);
-  const gate = new RequestGate(new Set(apiKeys), opts.rateLimitPerSecond ?? 2);
+  const activeKeys = new Set(apiKeys);
+  const gate = new RequestGate(activeKeys, opts.rateLimitPerSecond ?? 2);
   server.faults.shapeBody = (status) => faultBody(status, gate.perSecond);
   const webhooks = new WebhookRegistry();
   const dispatcher = new SvixDispatcher(() => webhooks.dispatchEndpoints(), { timeScale: clock.timeScale });
@@ -156,6 +159,9 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
       return { id: domain.id, name: domain.name };
     },
     recheckVerifiedDomains: () => verifier.recheckVerified(),
+    revokeApiKey(key) {
+      activeKeys.delete(key);
+    },
     get rateLimitPerSecond() {
       return gate.perSecond;
     },
