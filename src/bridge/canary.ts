@@ -216,12 +216,27 @@ export async function processCanarySend(
   try {
     result = await send(job, { ...deps, email: watched });
   } catch (err) {
+    if (last && !last.ok && isRefusal(last)) {
+      // A refusal users' mail waits out in the queue (a revoked key, say) is the canary's verdict: the pipeline
+      // cannot deliver now. Recorded and acknowledged; a retry would only send the canary again.
+      await records.record(job.clerkEmailId, {
+        status: "failed",
+        reason: `Resend refused: ${resendProblem(last)}`,
+      });
+      return;
+    }
     const cause =
       last && !last.ok ? resendProblem(last) : `${(err as Error).name}: ${(err as Error).message}`;
     await records.record(job.clerkEmailId, { status: "retrying", reason: `${cause}; SQS will redeliver it` });
     throw err;
   }
   await records.record(job.clerkEmailId, await outcomeOf(result, last, job, deps));
+}
+
+/** Resend answered the request and refused it: a 4xx other than rate limits and "try again shortly" conflicts. */
+function isRefusal(outcome: Extract<SendOutcome, { ok: false }>): boolean {
+  const status = outcome.status;
+  return status !== null && status >= 400 && status < 500 && status !== 429 && status !== 409;
 }
 
 async function outcomeOf(

@@ -7,10 +7,14 @@ import {
   CANARY_SIGNATURE_HEADER,
   CanaryRecords,
   canaryStatusSignature,
+  processCanarySend,
   svixSignature,
 } from "../../src/bridge/canary";
 import { lambdaWorkerHandler } from "../../src/bridge/lambda-worker";
 import { type LocalDynamo, startLocalDynamo } from "../../src/bridge/local-dynamo";
+import { processSend, type SendDeps } from "../../src/bridge/send-job";
+import { BridgeStore } from "../../src/bridge/store";
+import { createTelemetry } from "../../src/bridge/telemetry";
 import { awsSandboxEnvironment } from "../../src/sandbox/aws/env";
 import { type SsmStandIn, startSsmStandIn } from "../../src/sandbox/aws/ssm";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
@@ -175,7 +179,7 @@ describe("a canary the bridge cannot send", () => {
   });
 });
 
-describe("a worker that cannot start", () => {
+describe("the worker's verdict without a local bridge", () => {
   let ssm: SsmStandIn;
   let dynamo: LocalDynamo;
 
@@ -188,7 +192,7 @@ describe("a worker that cannot start", () => {
     await Promise.all([ssm?.close(), dynamo?.close()]);
   });
 
-  it("records every canary in the batch as failed with the cause, then fails the batch", async () => {
+  it("a worker that cannot start records every canary in the batch as failed with the cause, then fails the batch", async () => {
     const env = {
       ...awsSandboxEnvironment({ ssm: ssm.endpoint, dynamodb: dynamo.endpoint }),
       BRIDGE_TABLE_NAME: "bridge",
@@ -223,6 +227,57 @@ describe("a worker that cannot start", () => {
       reason: expect.stringMatching(
         /^worker could not read its secrets: SSM parameter\(s\) not found or not readable: \/b\/no-such-key/,
       ),
+    });
+  });
+  it("a refusal that users' mail would wait out in the queue is the canary's failure, recorded and acknowledged", async () => {
+    const refusal = {
+      ok: false as const,
+      retryable: true,
+      status: 403,
+      name: "invalid_api_key",
+      message: "API key is invalid",
+    };
+    let sends = 0;
+    const deps: SendDeps = {
+      store: new BridgeStore(dynamo.client, "bridge"),
+      email: {
+        async send() {
+          sends++;
+          return refusal;
+        },
+      },
+      users: {
+        getUser: async () => undefined,
+        findByEmail: async () => undefined,
+        setEmailStatus: async () => undefined,
+      },
+      telemetry: createTelemetry({ logLevel: "SILENT", emitMetrics: false }),
+      settings: {
+        fromAddress: "auth@mail.example.com",
+        fromName: "Acme",
+        replyTo: undefined,
+        codeLifetimeSeconds: 600,
+        stack: "test",
+        extraHeaders: {},
+      },
+      backoff: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+      sleep: async () => undefined,
+    };
+    const records = new CanaryRecords(dynamo.client, "bridge");
+    const id = canaryId();
+    const job = {
+      kind: "send" as const,
+      clerkEmailId: id,
+      to: CANARY_RECIPIENT,
+      subject: "s",
+      html: "h",
+      createdAtMs: Date.now(),
+    };
+    await processCanarySend(job, deps, records, processSend);
+    expect(sends).toBe(2);
+    expect(await records.read(id)).toMatchObject({
+      status: "failed",
+      reason: "Resend refused: HTTP 403 invalid_api_key: API key is invalid",
     });
   });
 });
