@@ -205,7 +205,13 @@ const SECRET_SPECS: SecretSpec[] = [
   { key: "clerkSecretKey", env: "CLERK_SECRET_KEY", prefix: "sk_", required: true },
   // The Clerk signing secret exists only once the endpoint is registered by hand (manual mode), so it may be
   // absent on the first `pulumi up`; the Clerk cutover then waits for it (see infra/index.ts).
-  { key: "clerkWebhookSigningSecret", prefix: "whsec_", required: false },
+  // CI hands it in as CLERK_WEBHOOK_SIGNING_SECRET from the stack's GitHub environment.
+  {
+    key: "clerkWebhookSigningSecret",
+    env: "CLERK_WEBHOOK_SIGNING_SECRET",
+    prefix: "whsec_",
+    required: false,
+  },
 ];
 
 function readSecrets(source: ConfigSource, problems: ConfigProblem[]) {

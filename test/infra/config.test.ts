@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { type ConfigSource, parseStackConfig, StackConfigError } from "../../infra/config";
 
+/** A signing secret of the shape Svix issues: whsec_ + base64 of 24 bytes. */
+const SIGNING = `whsec_${Buffer.alloc(24, 7).toString("base64")}`;
+
 const VALID = {
   sendingDomain: "auth.example.com",
   dnsZone: "example.com",
@@ -136,6 +139,16 @@ describe("stack config", () => {
       source(withoutSecrets, { env: { RESEND_API_KEY: "re_env", CLERK_SECRET_KEY: "sk_env" } }),
     );
     expect(config.secrets).toEqual({ resendApiKey: "re_env", clerkSecretKey: "sk_env" });
+    const withSigning = parseStackConfig(
+      source(withoutSecrets, {
+        env: {
+          RESEND_API_KEY: "re_env",
+          CLERK_SECRET_KEY: "sk_env",
+          CLERK_WEBHOOK_SIGNING_SECRET: SIGNING,
+        },
+      }),
+    );
+    expect(withSigning.secrets.clerkWebhookSigningSecret).toBe(SIGNING);
 
     const error = problemsOf(withoutSecrets, { env: { RESEND_API_KEY: "pk_wrong" } });
     expect(error.problems).toEqual([
