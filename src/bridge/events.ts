@@ -145,7 +145,7 @@ function decideClerk(type: string, envelope: Json, data: Json): Decision {
         job: {
           kind: "send",
           clerkEmailId: str(data, "id", "data"),
-          to: str(data, "to_email_address", "data"),
+          to: recipientAddress(str(data, "to_email_address", "data")),
           subject: str(data, "subject", "data"),
           html: str(data, "body", "data"),
           ...(text ? { text } : {}),
@@ -218,6 +218,14 @@ function decideResend(type: string, envelope: Json, data: Json): Decision {
     tags: readTags(data.tags),
     ...(subtype ? { subtype } : {}),
   });
+}
+
+/** The address Clerk sends to becomes the To header: a line break in it would add headers of its own. */
+function recipientAddress(address: string): string {
+  if (/[\s<>]/.test(address) || !address.includes("@")) {
+    throw new PayloadProblem("data.to_email_address must be a bare email address on one line");
+  }
+  return address;
 }
 
 /** Every address in `data.to`, bare and without repeats: a bounce to several recipients is about each. */

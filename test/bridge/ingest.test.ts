@@ -215,6 +215,10 @@ describe("ingest handler", () => {
     const refused = await post("/webhooks/resend", signed(notAnAddress, [resendSecret]));
     expect(refused.statusCode).toBe(400);
     expect(refused.body).toContain("data.to[1]");
+    const injected = clerkEmailCreated("a@x.test\r\nBcc: spy@evil.test");
+    const refusedClerk = await post("/webhooks/clerk", signed(injected, [clerkSecret]));
+    expect(refusedClerk.statusCode).toBe(400);
+    expect(refusedClerk.body).toContain("data.to_email_address");
     expect(queued).toHaveLength(0);
   });
 

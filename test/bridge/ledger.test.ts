@@ -2,14 +2,17 @@ import { Resend } from "resend";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CANARY_TAG, isCanarySend, type QueueMessage } from "../../src/bridge/events";
 import { METRICS } from "../../src/bridge/telemetry";
-import { resendEmailEvent } from "./fixtures";
+import { clerkEmailCreated, resendEmailEvent } from "./fixtures";
 import { type Pipeline, startPipeline } from "./harness";
 
 /** The suppression ledger's edges, end to end through the Clerk and Resend stand-ins (stack `e2e`). */
 describe("suppression ledger", () => {
   let p: Pipeline;
   beforeAll(async () => {
-    p = await startPipeline();
+    p = await startPipeline({
+      // Configuration refuses line breaks here; the send path must not rely on that alone.
+      bridge: { settings: { extraHeaders: { "X-Campaign": "auth\r\nBcc: spy@evil.test" } } },
+    });
   });
   afterAll(() => p.close());
 
@@ -159,6 +162,21 @@ describe("suppression ledger", () => {
     // The canary's own record still shows what happened to it.
     const record = await p.bridge.store.getSend("ema_canary");
     expect(record?.timeline?.map((t) => t.type)).toEqual(["email.delivered", "email.bounced"]);
+  });
+
+  it("sends a subject and headers with CR/LF as single lines: no header can be injected", async () => {
+    const address = "delivered+subject@resend.dev";
+    const event = clerkEmailCreated(address);
+    (event.data as Record<string, unknown>).subject =
+      "123456 is your code\r\nBcc: spy@evil.test\r\n\r\n<p>phish</p>";
+    expect((await p.deliver("clerk", event)).status).toBe(202);
+    await p.settle();
+    const [mail] = p.resend.emails().filter((e) => e.to.includes(address));
+    expect(mail?.subject).toBe("123456 is your code Bcc: spy@evil.test <p>phish</p>");
+    expect(mail?.headers["X-Campaign"]).toBe("auth Bcc: spy@evil.test");
+    expect(Object.values(mail?.headers ?? {}).join("")).not.toMatch(/[\r\n]/);
+    expect(Object.keys(mail?.headers ?? {}).map((h) => h.toLowerCase())).not.toContain("bcc");
+    expect(mail?.bcc).toEqual([]);
   });
 
   it("still processes a delivery job queued before the deploy that named one `address`", async () => {
