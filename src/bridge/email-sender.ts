@@ -49,11 +49,11 @@ export function resendEmailSender(resend: Resend | (() => Resend), timeoutMs: nu
           {
             from: email.from,
             to: [email.to],
-            subject: email.subject,
+            subject: headerText(email.subject),
             html: email.html,
             ...(email.text !== undefined ? { text: email.text } : {}),
-            ...(email.replyTo ? { replyTo: email.replyTo } : {}),
-            headers: email.headers,
+            ...(email.replyTo ? { replyTo: headerText(email.replyTo) } : {}),
+            headers: Object.fromEntries(Object.entries(email.headers).map(([k, v]) => [k, headerText(v)])),
             tags: email.tags,
           },
           { idempotencyKey, signal: AbortSignal.timeout(timeoutMs) },
@@ -75,4 +75,12 @@ export function resendEmailSender(resend: Resend | (() => Resend), timeoutMs: nu
 /** Resend tag values allow ASCII letters, digits, `_` and `-` only, up to 256 characters. */
 export function tagValue(value: string): string {
   return value.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 256);
+}
+
+/**
+ * A header value on one line: control characters (CR and LF above all, which would start a new header)
+ * and Unicode line breaks become one space. The subject comes from Clerk's payload, so it is untrusted.
+ */
+export function headerText(value: string): string {
+  return value.replace(/[\p{Cc}\u2028\u2029]+/gu, " ").trim();
 }

@@ -1,10 +1,11 @@
 import { type BackoffPolicy, defaultSleep, withBackoff } from "../lib/backoff";
 import type { BridgeConfig } from "./config";
+import { reconcileOwners } from "./delivery-job";
 import { type EmailSender, type OutgoingEmail, type SendOutcome, tagValue } from "./email-sender";
-import type { SendJob } from "./events";
+import { isCanarySend, type SendJob } from "./events";
 import type { BridgeStore } from "./store";
 import { METRICS, type Telemetry } from "./telemetry";
-import { reconcileUser, type UserDirectory } from "./users";
+import type { UserDirectory } from "./users";
 
 export type SendSettings = Pick<
   BridgeConfig,
@@ -104,8 +105,7 @@ export async function processSend(job: SendJob, deps: SendDeps): Promise<SendRes
       ...ids,
       reason: suppression.reason,
     });
-    const user = job.userId ? await deps.users.getUser(job.userId) : await deps.users.findByEmail(job.to);
-    if (user) await reconcileUser(user, deps, { snapshotIsFresh: true });
+    await reconcileOwners(job.to, job.userId, deps);
     return "suppressed";
   }
 
@@ -136,7 +136,10 @@ export async function processSend(job: SendJob, deps: SendDeps): Promise<SendRes
       },
     );
     await deps.store.recordSend({ ...base, status: "sent", resendEmailId: sent.id });
-    deps.telemetry.count(METRICS.sent);
+    // The sent count is the denominator of the bounce- and complaint-rate alarms: users' mail only.
+    if (!isCanarySend(Object.fromEntries(email.tags.map((t) => [t.name, t.value])))) {
+      deps.telemetry.count(METRICS.sent);
+    }
     logger.info("email sent", { ...ids, resendEmailId: sent.id });
     return "sent";
   } catch (err) {

@@ -58,14 +58,14 @@ export function clerkUserDeleted(userId: string): Json {
 /** A Resend email event shaped by the OpenAPI schema (and checked against it, so fixtures cannot drift). */
 export function resendEmailEvent(
   type: string,
-  to: string,
-  extra: { emailId?: string; tags?: Record<string, string>; bounceType?: string } = {},
+  to: string | string[],
+  extra: { emailId?: string; tags?: Record<string, string>; bounceType?: string; at?: Date } = {},
 ): Json {
   const data: Json = {
     email_id: extra.emailId ?? randomUUID(),
     created_at: new Date().toISOString(),
     from: "Acme <auth@mail.example.com>",
-    to: [to],
+    to: Array.isArray(to) ? to : [to],
     subject: "Your code",
     message_id: `<${randomUUID()}@resend.test>`,
     ...(extra.tags ? { tags: extra.tags } : {}),
@@ -86,7 +86,7 @@ export function resendEmailEvent(
       diagnosticCode: [],
     };
   }
-  const event = { type, created_at: new Date().toISOString(), data };
+  const event = { type, created_at: (extra.at ?? new Date()).toISOString(), data };
   const resend = contract(SPECS.resend);
   const schemaFor = type.replace(/^email\./, "").replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
   const name = `Email${schemaFor.charAt(0).toUpperCase()}${schemaFor.slice(1)}Event`;
@@ -94,12 +94,20 @@ export function resendEmailEvent(
   return event;
 }
 
-/** `suppression.added`: not in the OpenAPI document, shaped as the SDK's `SuppressionAddedEvent`. */
-export function resendSuppressionAdded(email: string, origin: "bounce" | "complaint" | "manual"): Json {
+/**
+ * `suppression.added` / `suppression.removed`: not in the OpenAPI document, shaped as the SDK's
+ * `SuppressionAddedEvent` / `SuppressionRemovedEvent` (`data` is the suppression list entry).
+ */
+export function resendSuppressionEvent(
+  type: "suppression.added" | "suppression.removed",
+  email: string,
+  origin: "bounce" | "complaint" | "manual",
+  at: Date = new Date(),
+): Json {
   return {
-    type: "suppression.added",
-    created_at: new Date().toISOString(),
-    data: { id: randomUUID(), email, origin, source_id: null, created_at: new Date().toISOString() },
+    type,
+    created_at: at.toISOString(),
+    data: { id: randomUUID(), email, origin, source_id: null, created_at: at.toISOString() },
   };
 }
 

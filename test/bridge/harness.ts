@@ -1,10 +1,11 @@
 import { Resend } from "resend";
-import { RESEND_EVENTS } from "../../src/bridge/events";
+import { RESEND_EVENTS, type WebhookSource } from "../../src/bridge/events";
 import { type LocalBridge, type LocalBridgeOptions, startLocalBridge } from "../../src/bridge/local";
 import type { BackoffPolicy } from "../../src/lib/backoff";
 import { type ClerkStandIn, startClerkStandIn } from "../../src/sandbox/clerk";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
 import { type ResendStandIn, startResendStandIn } from "../../src/sandbox/resend";
+import { signed } from "./fixtures";
 
 export const SENDING_DOMAIN = "mail.example.com";
 
@@ -12,6 +13,8 @@ export interface Pipeline {
   resend: ResendStandIn;
   clerk: ClerkStandIn;
   bridge: LocalBridge;
+  /** Posts `payload` to the bridge signed as `source` would sign it, as if that vendor had sent it. */
+  deliver(source: WebhookSource, payload: unknown): Promise<Response>;
   /** Waits until Clerk, Resend and the bridge are all quiet (events chain: send → Resend events → metadata). */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -43,8 +46,13 @@ export async function startPipeline(
     logLevel: "SILENT",
     backoff: options.backoff ?? { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 20 },
     queue: { visibilityTimeoutMs: 50, maxReceiveCount: 5 },
-    settings: { fromAddress: `auth@${SENDING_DOMAIN}`, fromName: "Acme", stack: "e2e" },
     ...options.bridge,
+    settings: {
+      fromAddress: `auth@${SENDING_DOMAIN}`,
+      fromName: "Acme",
+      stack: "e2e",
+      ...options.bridge?.settings,
+    },
   });
 
   const webhook = await new Resend(resend.apiKey, { baseUrl: resend.url }).webhooks.create({
@@ -72,7 +80,8 @@ export async function startPipeline(
     });
     if (!res.ok) throw new Error(`could not toggle ${slug}: ${await res.text()}`);
   }
-  bridge.setWebhookSecrets({ clerk: [clerkSecret], resend: [webhook.data.signing_secret] });
+  const secrets: Record<WebhookSource, string> = { clerk: clerkSecret, resend: webhook.data.signing_secret };
+  bridge.setWebhookSecrets({ clerk: [secrets.clerk], resend: [secrets.resend] });
 
   const fingerprint = () =>
     [
@@ -88,6 +97,14 @@ export async function startPipeline(
     resend,
     clerk,
     bridge,
+    deliver(source, payload) {
+      const request = signed(payload, [secrets[source]]);
+      return fetch(bridge.webhookUrl(source), {
+        method: "POST",
+        headers: request.headers,
+        body: request.body,
+      });
+    },
     async settle() {
       for (let round = 0; round < 50; round++) {
         const before = fingerprint();

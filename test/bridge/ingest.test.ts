@@ -12,7 +12,7 @@ import {
   clerkUserEvent,
   functionUrlEvent,
   resendEmailEvent,
-  resendSuppressionAdded,
+  resendSuppressionEvent,
   signed,
 } from "./fixtures";
 
@@ -189,8 +189,37 @@ describe("ingest handler", () => {
       primaryAddress: "new@x.test",
       publicMetadata: { plan: "pro" },
     });
-    await post("/webhooks/resend", signed(resendSuppressionAdded("s@x.test", "complaint"), [resendSecret]));
-    expect(queued[1]?.job).toMatchObject({ kind: "delivery", address: "s@x.test", subtype: "complaint" });
+    await post(
+      "/webhooks/resend",
+      signed(resendSuppressionEvent("suppression.added", "s@x.test", "complaint"), [resendSecret]),
+    );
+    expect(queued[1]?.job).toMatchObject({ kind: "delivery", addresses: ["s@x.test"], subtype: "complaint" });
+  });
+
+  it("names every recipient of a Resend event, bare and once, and queues suppression.removed", async () => {
+    const bounce = resendEmailEvent("email.bounced", ["one@x.test", "Two Person <two@x.test>", "ONE@x.test"]);
+    await post("/webhooks/resend", signed(bounce, [resendSecret]));
+    expect(queued[0]?.job).toMatchObject({ kind: "delivery", addresses: ["one@x.test", "two@x.test"] });
+    const removed = resendSuppressionEvent("suppression.removed", "one@x.test", "bounce");
+    expect((await post("/webhooks/resend", signed(removed, [resendSecret]))).statusCode).toBe(202);
+    expect(queued[1]?.job).toMatchObject({
+      kind: "delivery",
+      type: "suppression.removed",
+      addresses: ["one@x.test"],
+      subtype: "bounce",
+    });
+  });
+
+  it("refuses a recipient that is not one bare address, with no side effect", async () => {
+    const notAnAddress = resendEmailEvent("email.complained", ["ok@x.test", "nobody"]);
+    const refused = await post("/webhooks/resend", signed(notAnAddress, [resendSecret]));
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain("data.to[1]");
+    const injected = clerkEmailCreated("a@x.test\r\nBcc: spy@evil.test");
+    const refusedClerk = await post("/webhooks/clerk", signed(injected, [clerkSecret]));
+    expect(refusedClerk.statusCode).toBe(400);
+    expect(refusedClerk.body).toContain("data.to_email_address");
+    expect(queued).toHaveLength(0);
   });
 
   it("refuses oversized bodies with 413 and routes only known paths", async () => {

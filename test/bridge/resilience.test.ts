@@ -63,8 +63,8 @@ describe("resilience against duplicates, rate limits, outages, stale codes, forg
       job: {
         kind: "delivery",
         type: "email.bounced",
-        address,
-        tags: {},
+        addresses: [address],
+        tags: { stack: "e2e" },
         subtype: "Permanent",
         occurredAt: "now",
       },
