@@ -1,3 +1,4 @@
+import { stackTagValue } from "../settings/fields";
 import { type DeliveryJob, isCanarySend } from "./events";
 import type { SendSettings } from "./send-job";
 import { type BridgeStore, type HardReason, ownsAddress } from "./store";
@@ -61,7 +62,8 @@ export type EventOrigin = "own" | "canary" | "other_stack" | "team";
 
 export function eventOrigin(tags: Readonly<Record<string, string>>, stack: string): EventOrigin {
   if (tags.stack === undefined) return "team";
-  if (tags.stack !== stack) return "other_stack";
+  // Sends carry the stack encoded for Resend's tag alphabet (`prod.eu` → `prod_deu`): compare like with like.
+  if (tags.stack !== stackTagValue(stack)) return "other_stack";
   return isCanarySend(tags) ? "canary" : "own";
 }
 

@@ -1,4 +1,6 @@
 import { type BackoffPolicy, defaultSleep, withBackoff } from "../lib/backoff";
+import { stackTagValue } from "../settings/fields";
+import { formatFromHeader } from "../settings/from-header";
 import type { BridgeConfig } from "./config";
 import { reconcileOwners } from "./delivery-job";
 import { type EmailSender, type OutgoingEmail, type SendOutcome, tagValue } from "./email-sender";
@@ -44,10 +46,10 @@ function buildEmail(job: SendJob, settings: SendSettings): OutgoingEmail {
     { name: "clerk_email_id", value: tagValue(job.clerkEmailId) },
     ...(job.userId ? [{ name: "clerk_user_id", value: tagValue(job.userId) }] : []),
     ...(job.slug ? [{ name: "template", value: tagValue(job.slug) }] : []),
-    { name: "stack", value: tagValue(settings.stack) },
+    { name: "stack", value: stackTagValue(settings.stack) },
   ];
   return {
-    from: `${settings.fromName} <${settings.fromAddress}>`,
+    from: formatFromHeader(settings.fromName, settings.fromAddress),
     to: job.to,
     subject: job.subject,
     html: job.html,

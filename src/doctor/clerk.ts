@@ -1,8 +1,8 @@
 import { createClerkClient } from "@clerk/backend";
-import type { ClerkWebhookMode } from "../../infra/config";
 import { CLERK_API_URL } from "../bridge/clerk-users";
 import { BRIDGE_PATHS, bridgeEndpoint } from "../bridge/routes";
 import { classifyClerkError } from "../lib/clerk-errors";
+import type { ClerkWebhookMode } from "../settings/stack-config";
 import {
   type CallFailure,
   type CheckResult,

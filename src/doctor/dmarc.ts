@@ -1,5 +1,5 @@
-import type { DmarcPolicy } from "../../infra/config";
 import { dmarcValue } from "../../infra/dns/records";
+import type { DmarcPolicy } from "../settings/stack-config";
 import type { Answer, DnsLookup } from "./dns-lookup";
 import { lookupWarning } from "./records";
 import { type CheckResult, resultsFor } from "./types";

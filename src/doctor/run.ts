@@ -1,4 +1,4 @@
-import type { StackSettings } from "../../infra/config";
+import type { StackSettings } from "../settings/stack-config";
 import { bridgeIsUp, checkBridgeHealth, checkSignatureEnforced, fetchBridgeFacts } from "./bridge";
 import { checkClerkKey, checkSvixApp, checkTemplates, fetchClerkFacts } from "./clerk";
 import { checkDmarc, fetchDmarcFacts } from "./dmarc";

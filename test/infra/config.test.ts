@@ -1,5 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { type ConfigSource, parseStackConfig, StackConfigError } from "../../infra/config";
+import * as resendDomainProvider from "../../infra/providers/resend-domain";
+import { RESEND_REGIONS, TLS_MODES } from "../../src/settings/stack-config";
 
 /** A signing secret of the shape Svix issues: whsec_ + base64 of 24 bytes. */
 const SIGNING = `whsec_${Buffer.alloc(24, 7).toString("base64")}`;
@@ -176,5 +179,65 @@ describe("stack config", () => {
     // Reported in the same run as a bad key elsewhere, not only once the rest is fixed.
     const withBadKey = problemsOf({ ...VALID, dmarcPct: "0", "cloudflare:apiToken": "cf-token" });
     expect(withBadKey.problems.map((p) => p.key)).toEqual(["dmarcPct", "cloudflare:apiToken"]);
+  });
+
+  it("checks the Clerk signing secret as the bridge does, naming the key and the fix, never the value", () => {
+    const secretKeys = new Set([
+      "auth-email-pipeline:resendApiKey",
+      "auth-email-pipeline:clerkSecretKey",
+      "auth-email-pipeline:clerkWebhookSigningSecret",
+    ]);
+    const withSigningSecret = (secret: string) =>
+      source({ ...VALID, clerkWebhookSigningSecret: secret }, { isSecret: (key) => secretKeys.has(key) });
+    const real = `whsec_${randomBytes(24).toString("base64")}`;
+    expect(parseStackConfig(withSigningSecret(real)).secrets.clerkWebhookSigningSecret).toBe(real);
+
+    const fix =
+      "pulumi config set --secret clerkWebhookSigningSecret <the endpoint's Signing Secret from the Clerk Dashboard, whsec_...>";
+    for (const [secret, message] of [
+      ["whsec_AAAA", "must hold a key of at least 24 bytes (it holds 3)"],
+      ["whsec_from_dashboard", 'must be "whsec_" followed by base64 (A-Z, a-z, 0-9, +, /, = padding)'],
+      ["unregistered", 'must start with "whsec_"'],
+    ] as const) {
+      let error: unknown;
+      try {
+        parseStackConfig(withSigningSecret(secret));
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(StackConfigError);
+      expect((error as StackConfigError).problems).toEqual([
+        { key: "clerkWebhookSigningSecret", message, fix },
+      ]);
+      expect((error as StackConfigError).message).toContain(
+        `auth-email-pipeline:clerkWebhookSigningSecret ${message}`,
+      );
+      expect((error as StackConfigError).message).not.toContain(secret);
+    }
+  });
+
+  it("checks the stack name by Pulumi's rule, which the bridge applies to BRIDGE_STACK", () => {
+    expect(parseStackConfig(source(VALID, { stack: "prod.eu" })).fromName).toBe("Example");
+    const error = problemsOf(VALID, { stack: "prod eu" });
+    expect(error.problems).toEqual([
+      {
+        key: "stack-name",
+        message: `"prod eu" must be 1-100 letters, digits, '-', '_' or '.' (Pulumi's stack-name rule)`,
+        fix: "pulumi stack rename <name> (letters, digits, '-', '_' or '.')",
+      },
+    ]);
+    expect(error.message).toContain(`the stack name "prod eu" must be 1-100 letters`);
+  });
+
+  it("names the bad header inside extraHeaders", () => {
+    const error = problemsOf({ ...VALID, extraHeaders: '{"X Team":"auth","X-Ok":"a\\nb"}' });
+    expect(error.message).toContain(
+      'auth-email-pipeline:extraHeaders["X Team"] is not a header name (letters, digits, -); ["X-Ok"] must be a single line without control characters.',
+    );
+  });
+
+  it("offers the Resend regions and TLS modes the Resend domain provider accepts", () => {
+    expect(RESEND_REGIONS).toEqual(resendDomainProvider.RESEND_REGIONS);
+    expect(TLS_MODES).toEqual(resendDomainProvider.TLS_MODES);
   });
 });

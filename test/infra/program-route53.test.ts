@@ -156,13 +156,15 @@ describe("prod stack on Route53, Clerk endpoint through the portal", () => {
 });
 
 describe("manual Clerk mode once the endpoint is registered", () => {
+  /** A real Signing Secret's shape (whsec_ + base64 of 24+ bytes): the config check refuses anything less. */
+  const DASHBOARD_SECRET = "whsec_Y2xlcmstZGFzaGJvYXJkLXNpZ25pbmctc2VjcmV0";
   it("stores the configured signing secret and performs the cutover", async () => {
     const run = await runProgram({
       stack: "staging",
       config: {
         ...PROD,
         clerkWebhookMode: "manual",
-        clerkWebhookSigningSecret: "whsec_from_dashboard",
+        clerkWebhookSigningSecret: DASHBOARD_SECRET,
         alarmTarget: `arn:aws:sns:us-east-1:${ACCOUNT}:pager`,
       },
       secretKeys: [...SECRETS, "clerkWebhookSigningSecret"],
@@ -171,7 +173,7 @@ describe("manual Clerk mode once the endpoint is registered", () => {
     });
     expect(run.ofType("pulumi-nodejs:dynamic/clerk:WebhookEndpoint")).toEqual([]);
     const param = run.named("webhooks-clerk-secret");
-    expect(param.inputs.value).toBe("whsec_from_dashboard");
+    expect(param.inputs.value).toBe(DASHBOARD_SECRET);
     expect(isSecretEnvelope(param.raw.value)).toBe(true);
     const cutover = run.named("clerk-delivery-templates");
     expect(cutover.started).toBeGreaterThan(param.finished);

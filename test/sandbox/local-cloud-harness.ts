@@ -230,7 +230,7 @@ export async function expectWholeLoop(deployment: Deployment, facts: ScenarioFac
   const clerkEmail = sandbox.clerk.emails().find((e) => e.email.to_email_address === DELIVERED_ADDRESS)!;
   expect(clerkEmail.deliveredByClerk).toBe(false);
   expect(delivered[0]?.html).toContain(facts.delivered.code);
-  expect(delivered[0]?.from).toBe("Example (sandbox) <auth@mail.example.com>");
+  expect(delivered[0]?.from).toBe(`"Example (sandbox)" <auth@mail.example.com>`);
   expect(delivered[0]?.headers["X-Entity-Ref-ID"]).toBe(clerkEmail.email.id);
   expect(Object.fromEntries((delivered[0]?.tags ?? []).map((t) => [t.name, t.value]))).toMatchObject({
     clerk_email_id: clerkEmail.email.id,
