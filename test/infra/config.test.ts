@@ -152,6 +152,17 @@ describe("stack config", () => {
       }),
     );
     expect(withSigning.secrets.clerkWebhookSigningSecret).toBe(SIGNING);
+    const env = { RESEND_API_KEY: "re_env", CLERK_SECRET_KEY: "sk_env" };
+    // A rotation's overlap holds the old and the new secret, as the bridge's parameter does.
+    const next = `whsec_${randomBytes(24).toString("base64")}`;
+    const rotating = parseStackConfig(
+      source(withoutSecrets, { env: { ...env, CLERK_WEBHOOK_SIGNING_SECRET: `${SIGNING} ${next}` } }),
+    );
+    expect(rotating.secrets.clerkWebhookSigningSecret).toBe(`${SIGNING} ${next}`);
+    expect(
+      problemsOf(withoutSecrets, { env: { ...env, CLERK_WEBHOOK_SIGNING_SECRET: `${SIGNING} whsec_AAAA` } })
+        .problems[0]?.message,
+    ).toBe("secret 2 must hold a key of at least 24 bytes (it holds 3)");
 
     const error = problemsOf(withoutSecrets, { env: { RESEND_API_KEY: "pk_wrong" } });
     expect(error.problems).toEqual([
