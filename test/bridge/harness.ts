@@ -1,6 +1,7 @@
 import { Resend } from "resend";
 import { RESEND_EVENTS } from "../../src/bridge/events";
 import { type LocalBridge, type LocalBridgeOptions, startLocalBridge } from "../../src/bridge/local";
+import { type LocalDynamo, startLocalDynamo } from "../../src/bridge/local-dynamo";
 import type { BackoffPolicy } from "../../src/lib/backoff";
 import { type ClerkStandIn, startClerkStandIn } from "../../src/sandbox/clerk";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
@@ -12,6 +13,9 @@ export interface Pipeline {
   resend: ResendStandIn;
   clerk: ClerkStandIn;
   bridge: LocalBridge;
+  /** The bridge's DynamoDB and table, for tests that act as another invocation on the same table. */
+  dynamo: LocalDynamo;
+  tableName: string;
   /** Waits until Clerk, Resend and the bridge are all quiet (events chain: send → Resend events → metadata). */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -35,7 +39,10 @@ export async function startPipeline(
     instanceRateLimit: { limit: 10_000, windowMs: 10_000 },
   });
   resend.addVerifiedDomain(SENDING_DOMAIN);
+  const tableName = "bridge-pipeline";
+  const dynamo = await startLocalDynamo(tableName);
   const bridge = await startLocalBridge({
+    dynamoTable: { client: dynamo.client, tableName },
     resendBaseUrl: resend.url,
     clerkApiUrl: clerk.url,
     resendApiKey: resend.apiKey,
@@ -88,6 +95,8 @@ export async function startPipeline(
     resend,
     clerk,
     bridge,
+    dynamo,
+    tableName,
     async settle() {
       for (let round = 0; round < 50; round++) {
         const before = fingerprint();
@@ -100,6 +109,7 @@ export async function startPipeline(
     },
     async close() {
       await bridge.close();
+      await dynamo.close();
       await clerk.close();
       await resend.close();
     },
