@@ -1,8 +1,10 @@
+import type { CallOptions } from "./aws/client";
 import type { DynamoDb } from "./aws/dynamodb";
 
 /**
  * One DynamoDB table, keyed `pk`/`sk`, holds everything the bridge remembers:
- * - `delivery#<source>#<svix-id>` / `delivery`: webhook dedupe, expires after {@link DEDUPE_TTL_SECONDS}
+ * - `delivery#<source>#<svix-id>` / `delivery`: webhook dedupe claim, `pending` (expires after
+ *   {@link PENDING_CLAIM_TTL_SECONDS}) until its event is queued, then `confirmed` ({@link DEDUPE_TTL_SECONDS})
  * - `address#<addr>` / `suppression`: the hard suppression ledger (bounce, complaint, suppressed); once a block
  *   is lifted the item stays for {@link LIFT_MEMORY_SECONDS} as a marker, so late events from before the lift
  *   cannot put the address back
@@ -14,7 +16,19 @@ import type { DynamoDb } from "./aws/dynamodb";
 export const BRIDGE_TABLE_SCHEMA = { hashKey: "pk", rangeKey: "sk", ttlAttribute: "expiresAt" } as const;
 
 /** Svix retries for about 27 hours; a week covers every retry and manual replays soon after. */
-const DEDUPE_TTL_SECONDS = 7 * 24 * 3600;
+export const DEDUPE_TTL_SECONDS = 7 * 24 * 3600;
+/**
+ * How long a claim whose event is not queued yet holds off redeliveries: far longer than an ingest
+ * invocation (10 s), shorter than the 5 minutes before Svix's third attempt, so after a crash mid-enqueue
+ * that attempt is processed.
+ */
+export const PENDING_CLAIM_TTL_SECONDS = 3 * 60;
+
+/** What {@link BridgeStore.claimDelivery} found. `token` identifies this claim to confirm or release it. */
+export type DeliveryClaim =
+  | { outcome: "claimed"; token: string }
+  | { outcome: "duplicate" }
+  | { outcome: "in_flight" };
 const EMAIL_RECORD_TTL_SECONDS = 30 * 24 * 3600;
 /**
  * How long a lifted block is remembered: longer than Svix retries (about 27 hours) and SQS keeps a message
@@ -100,35 +114,104 @@ export class BridgeStore {
   ) {}
 
   /**
-   * Conditional write on the Svix message id: `true` the first time, `false` for every redelivery.
+   * Claims a Svix message id before its event is queued. The claim is written *pending* with a short expiry
+   * ({@link PENDING_CLAIM_TTL_SECONDS}) and only {@link confirmDelivery} extends it to the dedupe window, so
+   * an invocation that dies between claiming and enqueueing blocks the sender's retries for minutes, not a
+   * week. Expiry is decided by the condition on `expiresAt`, not by the item's existence: DynamoDB's TTL
+   * sweeper deletes lazily (often days late).
+   *
    * Each claim carries a random token and the condition accepts an item holding that same token: a put
-   * retried after DynamoDB applied it but its answer was lost succeeds as this call's own claim instead
-   * of passing for a redelivery (and needs no read, so ingest keeps its PutItem/DeleteItem-only role).
+   * retried after DynamoDB applied it but its answer was lost succeeds as this call's own claim instead of
+   * passing for a redelivery. When the put is refused, a second conditional write tells a confirmed claim
+   * (`duplicate`) from one still pending (`in_flight`: maybe being queued right now, maybe orphaned by a
+   * crash, so the sender must retry later rather than be told it was done). Concurrent deliveries of one id
+   * race on the conditional put: exactly one is `claimed`.
    */
-  async claimDelivery(source: string, svixId: string): Promise<boolean> {
-    const claim = crypto.randomUUID();
+  async claimDelivery(source: string, svixId: string, call?: CallOptions): Promise<DeliveryClaim> {
+    const token = crypto.randomUUID();
+    const now = this.epoch();
+    const key = deliveryKey(source, svixId);
     try {
       await this.db.put(
         this.tableName,
         {
-          pk: `delivery#${source}#${svixId}`,
-          sk: "delivery",
-          claim,
+          ...key,
+          claim: token,
+          claimState: "pending",
           at: this.iso(),
-          expiresAt: this.epoch() + DEDUPE_TTL_SECONDS,
+          expiresAt: now + PENDING_CLAIM_TTL_SECONDS,
         },
-        { condition: "attribute_not_exists(pk) OR claim = :claim", values: { ":claim": claim } },
+        {
+          condition: "attribute_not_exists(pk) OR claim = :claim OR expiresAt < :now",
+          values: { ":claim": token, ":now": now },
+        },
+        call,
       );
-      return true;
+      return { outcome: "claimed", token };
     } catch (err) {
-      if ((err as Error).name === "ConditionalCheckFailedException") return false;
+      if (!isConditionFailure(err)) throw err;
+    }
+    try {
+      await this.db.update(
+        this.tableName,
+        key,
+        {
+          update: "SET redeliveredAt = :at",
+          condition: "claimState = :confirmed AND expiresAt >= :now",
+          values: { ":at": this.iso(), ":confirmed": "confirmed", ":now": now },
+        },
+        call,
+      );
+      return { outcome: "duplicate" };
+    } catch (err) {
+      if (isConditionFailure(err)) return { outcome: "in_flight" };
       throw err;
     }
   }
 
-  /** Undoes a claim when the event could not be queued, so the sender's retry is not taken for a duplicate. */
-  async releaseDelivery(source: string, svixId: string): Promise<void> {
-    await this.db.delete(this.tableName, { pk: `delivery#${source}#${svixId}`, sk: "delivery" });
+  /**
+   * Marks a claim done once its event is queued: a redelivery within {@link DEDUPE_TTL_SECONDS} is now a
+   * duplicate. `false` when the claim is no longer this token's (it expired and another delivery took it).
+   */
+  async confirmDelivery(source: string, svixId: string, token: string, call?: CallOptions): Promise<boolean> {
+    try {
+      await this.db.update(
+        this.tableName,
+        deliveryKey(source, svixId),
+        {
+          update: "SET claimState = :confirmed, confirmedAt = :at, expiresAt = :exp",
+          condition: "claim = :claim",
+          values: {
+            ":confirmed": "confirmed",
+            ":at": this.iso(),
+            ":exp": this.epoch() + DEDUPE_TTL_SECONDS,
+            ":claim": token,
+          },
+        },
+        call,
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Undoes this token's claim when the event could not be queued, so the sender's retry is processed at
+   * once. A claim already gone, or taken over by another delivery, is left alone.
+   */
+  async releaseDelivery(source: string, svixId: string, token: string, call?: CallOptions): Promise<void> {
+    try {
+      await this.db.delete(
+        this.tableName,
+        deliveryKey(source, svixId),
+        { condition: "claim = :claim", values: { ":claim": token } },
+        call,
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
   }
 
   /** The active block on an address, if any (a lifted block is not one). */
@@ -372,6 +455,14 @@ export class BridgeStore {
   private epoch(): number {
     return Math.floor(this.now() / 1000);
   }
+}
+
+function deliveryKey(source: string, svixId: string): { pk: string; sk: string } {
+  return { pk: `delivery#${source}#${svixId}`, sk: "delivery" };
+}
+
+function isConditionFailure(err: unknown): boolean {
+  return (err as Error).name === "ConditionalCheckFailedException";
 }
 
 function addressKey(address: string): string {

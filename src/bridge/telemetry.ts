@@ -6,6 +6,8 @@ export const METRICS = {
   received: "WebhookAccepted",
   duplicate: "WebhookDuplicate",
   rejected: "WebhookRejected",
+  /** A webhook refused (503) because its route's secret parameter holds something that is not a secret. */
+  secretInvalid: "WebhookSecretInvalid",
   sent: "EmailSent",
   droppedStale: "EmailDroppedStale",
   suppressed: "EmailSuppressed",

@@ -1,4 +1,4 @@
-import { BRIDGE_PATHS, bridgeEndpoint } from "../bridge/routes";
+import { BRIDGE_PATHS, type BridgeHealth, bridgeEndpoint } from "../bridge/routes";
 import { type CheckResult, resultsFor } from "./types";
 
 /** One HTTP exchange with the bridge: the status, or why there was none. */
@@ -7,6 +7,8 @@ export interface Probe {
   ms: number;
   /** Set when no answer came: connection refused, timeout, DNS failure. */
   error?: string;
+  /** The answer's JSON body, when it had one. */
+  body?: unknown;
 }
 
 export interface BridgeFacts {
@@ -23,8 +25,8 @@ async function probe(url: string, init: RequestInit, timeoutMs: number): Promise
   const started = Date.now();
   try {
     const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-    return { status: res.status, ms: Date.now() - started };
+    const text = await res.text();
+    return { status: res.status, ms: Date.now() - started, ...parsedBody(text) };
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const name = (err as Error).name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : undefined;
@@ -33,6 +35,23 @@ async function probe(url: string, init: RequestInit, timeoutMs: number): Promise
       error: name ?? cause?.code ?? cause?.message ?? (err as Error).message,
     };
   }
+}
+
+function parsedBody(text: string): { body?: unknown } {
+  try {
+    return { body: JSON.parse(text) as unknown };
+  } catch {
+    return {};
+  }
+}
+
+/** The routes `/health` reports unready, with the bridge's own words for problem and fix. */
+function unreadyRoutes(health: Probe): Array<{ route: string; problem: string; fix: string }> {
+  const routes = (health.body as BridgeHealth | undefined)?.routes;
+  if (!routes || typeof routes !== "object") return [];
+  return Object.entries(routes).flatMap(([route, readiness]) =>
+    readiness && readiness.ready === false ? [{ route, problem: readiness.problem, fix: readiness.fix }] : [],
+  );
 }
 
 /**
@@ -77,8 +96,21 @@ export function checkBridgeHealth(facts: BridgeFacts | undefined): CheckResult {
       DEPLOY_FIX,
     );
   }
+  const unready = unreadyRoutes(health);
+  if (unready.length > 0) {
+    return bridge.fail(
+      id,
+      `${facts.url}/health: ${unready.map((u) => `the ${u.route} webhook route refuses every webhook: ${u.problem}`).join("; ")}`,
+      unready.map((u) => u.fix).join("; "),
+    );
+  }
   if (health.status < 200 || health.status > 299) {
-    return bridge.fail(id, `${facts.url}/health answered HTTP ${health.status}`, DEPLOY_FIX);
+    const error = (health.body as BridgeHealth | undefined)?.error;
+    return bridge.fail(
+      id,
+      `${facts.url}/health answered HTTP ${health.status}${typeof error === "string" ? `: ${error}` : ""}`,
+      DEPLOY_FIX,
+    );
   }
   if (health.ms > SLOW_HEALTH_MS) {
     return bridge.warn(
@@ -100,6 +132,10 @@ export function checkSignatureEnforced(facts: BridgeFacts | undefined): CheckRes
   const id = "bridge.signature";
   const url = bridgeEndpoint(facts.url, BRIDGE_PATHS.clerk);
   if (probe.status === 401) return [bridge.pass(id, `${url} rejects unsigned webhooks (401)`)];
+  // A route without a usable secret refuses everything (bridge.health names why): it fails closed.
+  if (probe.status === 503 && unreadyRoutes(facts.health).some((u) => u.route === "clerk")) {
+    return [bridge.pass(id, `${url} refuses every webhook until its signing secret is set (503)`)];
+  }
   const fix =
     "deploy the current bridge (pulumi up): ingest must verify svix-signature with the secret in the clerk webhook parameter before anything else";
   if (probe.status === undefined)

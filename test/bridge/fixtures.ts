@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, SQSRecord } from "aws-lambda";
 import { prefixedId } from "../../src/sandbox/core/ids";
 import { svixHeaders } from "../../src/sandbox/core/svix-dispatcher";
@@ -128,6 +128,41 @@ export function signed(
       "content-type": "application/json",
       ...svixHeaders(options.msgId ?? prefixedId("msg"), secrets, body, options.at),
     },
+  };
+}
+
+/** Signs with a raw HMAC key, the way anyone can once a "secret" decodes to a few known bytes. */
+export function signedWithKey(payload: unknown, key: Buffer, msgId = prefixedId("msg")): SignedRequest {
+  const body = JSON.stringify(payload);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const mac = createHmac("sha256", key).update(`${msgId}.${timestamp}.${body}`).digest("base64");
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      "svix-id": msgId,
+      "svix-timestamp": timestamp,
+      "svix-signature": `v1,${mac}`,
+    },
+  };
+}
+
+/**
+ * The variables the Pulumi program gives both bridge functions, the SSM parameters named under `prefix`,
+ * then `extra` (endpoints, queue URL, API base URLs).
+ */
+export function bridgeEnvironment(prefix: string, extra: Record<string, string>): Record<string, string> {
+  return {
+    BRIDGE_TABLE_NAME: "bridge",
+    BRIDGE_PARAM_RESEND_API_KEY: `${prefix}/resend-api-key`,
+    BRIDGE_PARAM_CLERK_SECRET_KEY: `${prefix}/clerk-secret-key`,
+    BRIDGE_PARAM_CLERK_WEBHOOK_SECRET: `${prefix}/clerk-webhook-secret`,
+    BRIDGE_PARAM_RESEND_WEBHOOK_SECRET: `${prefix}/resend-webhook-secret`,
+    BRIDGE_FROM_ADDRESS: "auth@mail.example.com",
+    BRIDGE_FROM_NAME: "Acme",
+    POWERTOOLS_LOG_LEVEL: "ERROR",
+    POWERTOOLS_METRICS_DISABLED: "true",
+    ...extra,
   };
 }
 

@@ -1,6 +1,7 @@
 import { Resend } from "resend";
 import { RESEND_EVENTS, type WebhookSource } from "../../src/bridge/events";
 import { type LocalBridge, type LocalBridgeOptions, startLocalBridge } from "../../src/bridge/local";
+import { type LocalDynamo, startLocalDynamo } from "../../src/bridge/local-dynamo";
 import type { BackoffPolicy } from "../../src/lib/backoff";
 import { type ClerkStandIn, startClerkStandIn } from "../../src/sandbox/clerk";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
@@ -15,6 +16,9 @@ export interface Pipeline {
   bridge: LocalBridge;
   /** Posts `payload` to the bridge signed as `source` would sign it, as if that vendor had sent it. */
   deliver(source: WebhookSource, payload: unknown): Promise<Response>;
+  /** The bridge's DynamoDB and table, for tests that act as another invocation on the same table. */
+  dynamo: LocalDynamo;
+  tableName: string;
   /** Waits until Clerk, Resend and the bridge are all quiet (events chain: send → Resend events → metadata). */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -38,7 +42,10 @@ export async function startPipeline(
     instanceRateLimit: { limit: 10_000, windowMs: 10_000 },
   });
   resend.addVerifiedDomain(SENDING_DOMAIN);
+  const tableName = "bridge-pipeline";
+  const dynamo = await startLocalDynamo(tableName);
   const bridge = await startLocalBridge({
+    dynamoTable: { client: dynamo.client, tableName },
     resendBaseUrl: resend.url,
     clerkApiUrl: clerk.url,
     resendApiKey: resend.apiKey,
@@ -105,6 +112,8 @@ export async function startPipeline(
         body: request.body,
       });
     },
+    dynamo,
+    tableName,
     async settle() {
       for (let round = 0; round < 50; round++) {
         const before = fingerprint();
@@ -117,6 +126,7 @@ export async function startPipeline(
     },
     async close() {
       await bridge.close();
+      await dynamo.close();
       await clerk.close();
       await resend.close();
     },

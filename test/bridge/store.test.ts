@@ -12,14 +12,6 @@ describe("BridgeStore against a DynamoDB-compatible server", () => {
   });
   afterAll(() => dynamo.close());
 
-  it("claims a svix-id once; a redelivery is refused until the claim is released", async () => {
-    expect(await store.claimDelivery("clerk", "msg_1")).toBe(true);
-    expect(await store.claimDelivery("clerk", "msg_1")).toBe(false);
-    expect(await store.claimDelivery("resend", "msg_1")).toBe(true);
-    await store.releaseDelivery("clerk", "msg_1");
-    expect(await store.claimDelivery("clerk", "msg_1")).toBe(true);
-  });
-
   it("keeps the first reason and time of a suppression and matches addresses case-insensitively", async () => {
     const first = await store.recordSuppression({
       address: "Bounced@Example.org",

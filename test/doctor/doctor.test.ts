@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESEND_EVENTS } from "../../src/bridge/events";
+import { startLocalBridge } from "../../src/bridge/local";
 import { resolverLookup } from "../../src/doctor/dns-lookup";
 import { exitCode, formatJson, formatText } from "../../src/doctor/report";
 import { runDoctor } from "../../src/doctor/run";
 import type { CheckResult } from "../../src/doctor/types";
+import { newSigningSecret } from "../../src/sandbox/core/ids";
 import {
   closedPortUrl,
   DOMAIN,
@@ -367,6 +369,30 @@ describe("doctor: bridge faults", () => {
     expect(result.status).toBe("fail");
     expect(result.message).toBe(`${url}/health did not answer (ECONNREFUSED): the bridge is down`);
     expect(report.results.some((r) => r.check === "bridge.signature")).toBe(false);
+  });
+
+  it("a bridge whose Clerk route has no signing secret yet fails health with the bridge's reason and fix", async () => {
+    const unset = await startLocalBridge({
+      resendBaseUrl: world.sandbox.resend.url,
+      clerkApiUrl: world.sandbox.clerk.url,
+      resendApiKey: world.sandbox.resend.apiKey,
+      clerkSecretKey: world.sandbox.clerk.secretKey,
+      resendWebhookSecrets: [newSigningSecret()],
+      logLevel: "SILENT",
+    });
+    try {
+      const report = await runDoctor(world.inputs({ bridgeUrl: unset.url }));
+      const health = find(report.results, "bridge.health");
+      expect(health).toMatchObject({
+        status: "fail",
+        message: `${unset.url}/health: the clerk webhook route refuses every webhook: the Clerk webhook signing secret is not set yet`,
+      });
+      expect(health.fix).toContain("pulumi config set --secret clerkWebhookSigningSecret");
+      // It fails closed: an unsigned probe is refused too.
+      expect(find(report.results, "bridge.signature")).toMatchObject({ status: "pass" });
+    } finally {
+      await unset.close();
+    }
   });
 
   it("a bridge that accepts unsigned webhooks fails", async () => {
