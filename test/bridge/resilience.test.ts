@@ -133,6 +133,22 @@ describe("resilience against duplicates, rate limits, outages, stale codes, forg
     expect(p.resend.server.requests.filter((r) => r.path === "/emails" && r.status === 422)).toHaveLength(1);
   });
 
+  it("returns an email Resend refused for its key to the queue, and sends it once the key works again", async () => {
+    // A rotation done in the wrong order: the old key revoked before SSM held the new one.
+    p.resend.server.faults.add({
+      kind: "status",
+      status: 403,
+      path: "^/emails$",
+      count: 2,
+      body: { statusCode: 403, name: "invalid_api_key", message: "API key is invalid" },
+    });
+    const { email } = p.clerk.instance.signUp("delivered+revoked@resend.dev", { verify: true });
+    await p.settle();
+    expect(p.resend.server.requests.filter((r) => r.path === "/emails" && r.status === 403)).toHaveLength(2);
+    expect(sentTo("delivered+revoked@resend.dev")).toHaveLength(1);
+    expect(await p.bridge.store.getSend(email.email.id)).toMatchObject({ status: "sent" });
+  });
+
   it("drops a code older than its lifetime instead of sending it", async () => {
     const clerkSecret = p.clerk.svix.endpoints(p.clerk.instance.svixAppId as string)[0]!.secrets[0]!.key;
     const event = clerkEmailCreated("delivered+stale@resend.dev", { timestampMs: Date.now() - 11 * 60_000 });
