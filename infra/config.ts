@@ -95,6 +95,7 @@ const schema = z.object({
   clerkWebhookMode: oneOf(WEBHOOK_MODES).default("manual"),
   bridgeMemoryMb: integer(128, 10240).default(256),
   sendConcurrency: integer(2, 1000).default(5),
+  ingestReservedConcurrency: integer(1, 1000).default(10),
   codeLifetimeSeconds: integer(60, 86400).default(600),
   logRetentionDays: integer(1, 3653)
     .refine((days) => LOG_RETENTION_DAYS.includes(days), {
@@ -147,6 +148,7 @@ const FIXES: Record<string, string> = {
   clerkWebhookMode: "pulumi config set clerkWebhookMode manual (or portal)",
   bridgeMemoryMb: "pulumi config set bridgeMemoryMb 256",
   sendConcurrency: "pulumi config set sendConcurrency 5",
+  ingestReservedConcurrency: "pulumi config set ingestReservedConcurrency 10",
   codeLifetimeSeconds: "pulumi config set codeLifetimeSeconds 600",
   logRetentionDays: "pulumi config set logRetentionDays 30",
   extraHeaders: `pulumi config set extraHeaders '{"X-Entity-Ref-ID":"auth"}'`,
