@@ -52,6 +52,11 @@ const MAX_RECEIVE_COUNT = 5;
 export const REDRIVE_TAG_KEY = "auth-email-pipeline-redrive";
 /** Resend's limit on an API key name. */
 const MAX_KEY_NAME_LENGTH = 50;
+/**
+ * How long a replaced sending key keeps working: a worker invocation that started with it (at most the
+ * worker timeout) must not fail with a deleted key, since Resend's refusal of a key is not retried.
+ */
+const SENDING_KEY_RETIRE_SECONDS = WORKER_TIMEOUT_SECONDS + 30;
 
 /**
  * The AWS half of the pipeline: a public Function URL (ingest) that verifies and enqueues webhooks, an SQS
@@ -123,7 +128,12 @@ export class BounceBridge extends pulumi.ComponentResource {
     // The bridge only sends, from one domain: a leaked bridge key can do nothing else.
     const sendingKey = new ResendApiKey(
       `${name}-sending-key`,
-      { name: sendingKeyName(project, stack), permission: "sending_access", domainId: args.sendingDomainId },
+      {
+        name: sendingKeyName(project, stack),
+        permission: "sending_access",
+        domainId: args.sendingDomainId,
+        retireAfterSeconds: SENDING_KEY_RETIRE_SECONDS,
+      },
       parent,
     );
     this.sendingKeyId = sendingKey.keyId;

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { callVendorOk, isUnknown, resendCall } from "./vendor-http";
+import { callVendorOk, delay, isUnknown, resendCall } from "./vendor-http";
 
 export interface ResendApiKeyArgs {
   name: pulumi.Input<string>;
@@ -7,12 +7,18 @@ export interface ResendApiKeyArgs {
   permission: pulumi.Input<string>;
   /** A sending key restricted to this Resend domain may send only from it. */
   domainId?: pulumi.Input<string>;
+  /**
+   * How long a replaced (or destroyed) key keeps working before it is deleted: the longest invocation
+   * that may still hold it, so a send that started with the old key does not fail half-way. Default 0.
+   */
+  retireAfterSeconds?: pulumi.Input<number>;
 }
 
 export interface ResendApiKeyInputs {
   name: string;
   permission: string;
   domainId?: string;
+  retireAfterSeconds?: number;
 }
 
 export interface ResendApiKeyOutputs extends ResendApiKeyInputs {
@@ -24,6 +30,8 @@ export interface ResendApiKeyOutputs extends ResendApiKeyInputs {
 export const API_KEY_PERMISSIONS = ["full_access", "sending_access"] as const;
 // Resend's dashboard refuses longer names.
 const MAX_NAME_LENGTH = 50;
+// Longer than any Lambda invocation (15 min): a longer wait only holds up the deployment.
+const MAX_RETIRE_SECONDS = 900;
 // A key's permission and domain cannot be changed through the API: a new key replaces it.
 const CREATE_ONLY = ["permission", "domainId"] as const;
 
@@ -31,7 +39,7 @@ type Failure = { property: string; reason: string };
 
 function inputProblems(news: Record<string, unknown>): Failure[] {
   const failures: Failure[] = [];
-  const { name, permission, domainId } = news;
+  const { name, permission, domainId, retireAfterSeconds } = news;
   if (!isUnknown(name) && (typeof name !== "string" || name.length < 1 || name.length > MAX_NAME_LENGTH)) {
     failures.push({
       property: "name",
@@ -55,6 +63,20 @@ function inputProblems(news: Record<string, unknown>): Failure[] {
       });
     }
   }
+  if (
+    retireAfterSeconds !== undefined &&
+    !isUnknown(retireAfterSeconds) &&
+    !(
+      typeof retireAfterSeconds === "number" &&
+      retireAfterSeconds >= 0 &&
+      retireAfterSeconds <= MAX_RETIRE_SECONDS
+    )
+  ) {
+    failures.push({
+      property: "retireAfterSeconds",
+      reason: `retireAfterSeconds must be 0-${MAX_RETIRE_SECONDS} seconds (got ${JSON.stringify(retireAfterSeconds)})`,
+    });
+  }
   return failures;
 }
 
@@ -70,6 +92,7 @@ class ResendApiKeyProvider implements pulumi.dynamic.ResourceProvider {
       name: news.name,
       permission: news.permission,
       ...(news.domainId === undefined ? {} : { domainId: news.domainId }),
+      ...(news.retireAfterSeconds === undefined ? {} : { retireAfterSeconds: news.retireAfterSeconds }),
     };
     return { inputs, failures: inputProblems(news) };
   }
@@ -80,7 +103,10 @@ class ResendApiKeyProvider implements pulumi.dynamic.ResourceProvider {
     news: ResendApiKeyInputs,
   ): Promise<pulumi.dynamic.DiffResult> {
     const replaces = CREATE_ONLY.filter((field) => (olds[field] ?? "") !== (news[field] ?? ""));
-    const changes = replaces.length > 0 || olds.name !== news.name;
+    const changes =
+      replaces.length > 0 ||
+      olds.name !== news.name ||
+      (olds.retireAfterSeconds ?? 0) !== (news.retireAfterSeconds ?? 0);
     // Not deleteBeforeReplace: the new key exists (and reaches its users) before the old one is deleted.
     return { changes, replaces: [...replaces] };
   }
@@ -135,15 +161,24 @@ class ResendApiKeyProvider implements pulumi.dynamic.ResourceProvider {
     olds: ResendApiKeyOutputs,
     news: ResendApiKeyInputs,
   ): Promise<pulumi.dynamic.UpdateResult> {
-    await callVendorOk(
-      resendCall(this.configuredKey, "PATCH", `/api-keys/${id}`, `rename API key "${olds.name}"`, {
-        name: news.name,
-      }),
-    );
-    return { outs: { ...olds, name: news.name } };
+    if (news.name !== olds.name) {
+      await callVendorOk(
+        resendCall(this.configuredKey, "PATCH", `/api-keys/${id}`, `rename API key "${olds.name}"`, {
+          name: news.name,
+        }),
+      );
+    }
+    const { retireAfterSeconds: _previous, ...kept } = olds;
+    const retire =
+      news.retireAfterSeconds === undefined ? {} : { retireAfterSeconds: news.retireAfterSeconds };
+    return { outs: { ...kept, name: news.name, ...retire } };
   }
 
   async delete(id: string, props: ResendApiKeyOutputs): Promise<void> {
+    // A replacement deletes the old key after its users were switched to the new one, but an invocation
+    // that started before the switch may still be sending with it.
+    const retireAfterSeconds = props?.retireAfterSeconds ?? 0;
+    if (retireAfterSeconds > 0) await delay(retireAfterSeconds * 1000);
     await callVendorOk(
       resendCall(this.configuredKey, "DELETE", `/api-keys/${id}`, `delete API key "${props?.name ?? id}"`),
       [404],
@@ -153,7 +188,8 @@ class ResendApiKeyProvider implements pulumi.dynamic.ResourceProvider {
 
 /**
  * A Resend API key. Its token exists only in the create answer, so it is kept in state as a secret output;
- * the key is deleted on destroy, and a replacement creates the new key before the old one is deleted.
+ * the key is deleted on destroy, and a replacement creates the new key before the old one is deleted (after
+ * `retireAfterSeconds`, so work that started with the old key can finish).
  */
 export class ResendApiKey extends pulumi.dynamic.Resource {
   declare readonly keyId: pulumi.Output<string>;

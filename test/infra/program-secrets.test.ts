@@ -118,6 +118,8 @@ describe("the bridge's own Resend key", () => {
       name: "auth-email-pipeline dev bridge",
       permission: "sending_access",
       domainId: "dom_123",
+      // The worker timeout plus a margin: a send that started with a replaced key finishes with it.
+      retireAfterSeconds: 90,
     });
     const param = r.named("bounce-bridge-resend-api-key");
     expect(param.inputs).toMatchObject({ name: PARAM("resend-api-key"), value: "re_bridge_sending" });

@@ -89,26 +89,42 @@ describe("ResendApiKey provider, loaded from its serialized form", () => {
     expect(await provider.read!(created.id, updated.outs)).toEqual({});
   });
 
-  it("replaces the key for a new domain or permission, the new one working before the old is deleted", async () => {
-    const first = await provider.create(await checked(declared()));
-    const other = world.resend.apiKeys().length;
+  it("replaces the key for a new domain or permission, the old one working until it is retired", async () => {
+    const first = await provider.create(await checked({ ...declared(), retireAfterSeconds: 1 }));
+    const count = world.resend.apiKeys().length;
     const moved = await checked({
       ...declared(),
       domainId: world.resend.addVerifiedDomain("new.example.com").id,
+      retireAfterSeconds: 1,
     });
     const diff = await provider.diff!(first.id, first.outs, moved);
     expect(diff).toEqual({ changes: true, replaces: ["domainId"] });
     // The engine's default replacement order: create the new key, update what uses it, delete the old one.
     expect(diff.deleteBeforeReplace).toBeUndefined();
     const second = await provider.create(moved);
-    expect(world.resend.apiKeys()).toHaveLength(other + 1);
-    expect((await send(first.outs.token, "auth@mail.example.com")).error).toBeNull();
+    expect(world.resend.apiKeys()).toHaveLength(count + 1);
     expect((await send(second.outs.token, "auth@new.example.com")).error).toBeNull();
-    await provider.delete!(first.id, first.outs);
+
+    // While the old key is being retired, a send that started with it still goes out; then it is gone.
+    const retiring = provider.delete!(first.id, first.outs);
+    expect((await send(first.outs.token, "auth@mail.example.com")).error).toBeNull();
+    await retiring;
+    expect(world.resend.apiKeys().map((k) => k.id)).not.toContain(first.id);
+    expect((await send(first.outs.token, "auth@mail.example.com")).error).toMatchObject({ statusCode: 403 });
     expect((await send(second.outs.token, "auth@new.example.com")).error).toBeNull();
     expect(
       (await provider.diff!(second.id, second.outs, { ...moved, permission: "full_access" })).replaces,
     ).toEqual(["permission"]);
+  });
+
+  it("changes the retirement delay in place, without calling Resend", async () => {
+    const created = await provider.create(await checked(declared()));
+    const slower = await checked({ ...declared(), retireAfterSeconds: 90 });
+    expect(await provider.diff!(created.id, created.outs, slower)).toEqual({ changes: true, replaces: [] });
+    const before = world.resendRequests().length;
+    const updated = await provider.update!(created.id, created.outs, slower);
+    expect(updated.outs).toEqual({ ...created.outs, retireAfterSeconds: 90 });
+    expect(world.resendRequests()).toHaveLength(before);
   });
 
   it("finds its key on a later page of the list", async () => {
@@ -142,12 +158,13 @@ describe("ResendApiKey provider, loaded from its serialized form", () => {
   it("check names each bad field", async () => {
     const result = await provider.check!(
       {},
-      { name: "x".repeat(51), permission: "read_access", domainId: "" },
+      { name: "x".repeat(51), permission: "read_access", domainId: "", retireAfterSeconds: -1 },
     );
     expect(Object.fromEntries((result.failures ?? []).map((f) => [f.property, f.reason]))).toEqual({
       name: expect.stringContaining("1-50 characters"),
       permission: expect.stringContaining("full_access, sending_access"),
       domainId: expect.stringContaining("Resend domain id"),
+      retireAfterSeconds: expect.stringContaining("0-900 seconds"),
     });
     const fullWithDomain = await provider.check!({}, { ...declared(), permission: "full_access" });
     expect(fullWithDomain.failures).toEqual([
