@@ -19,14 +19,12 @@ export interface BridgeResourceArns {
 type Statement = {
   Sid: string;
   Effect: "Allow" | "Deny";
-  Principal?: "*" | { AWS: pulumi.Input<string> };
+  Principal?: "*";
   Action: string[];
   Resource: pulumi.Input<string>[] | pulumi.Input<string>;
   Condition?: Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[]>>;
 };
 
-/** What the SQS event source mapping polls with, on the function's role (AWSLambdaSQSQueueExecutionRole). */
-const CONSUME_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"];
 /** Taking messages off the queue, or hiding them from the worker: only the worker may. */
 const TAKE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"];
 
@@ -45,7 +43,8 @@ const ROLE_ACTIONS: Record<BridgeRole, { table: string[]; queue: string[] }> = {
       "dynamodb:Query",
       "dynamodb:BatchWriteItem",
     ],
-    queue: CONSUME_ACTIONS,
+    // What the SQS event source mapping polls with, on the function's role (AWSLambdaSQSQueueExecutionRole).
+    queue: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
   },
 };
 
@@ -92,25 +91,13 @@ export interface BridgeQueueParties {
  * The queue's resource policy. Whatever IAM grants elsewhere in the account, only the ingest role puts
  * messages on the queue (each one is a verified webhook the worker acts on without checking again) and
  * only the worker role takes them off. A DLQ redrive sends as whoever starts it, so principals carrying
- * the redrive tag may send as well.
+ * the redrive tag may send as well. Only denials: the roles' own policies grant their access (same
+ * account), and a condition names a role by ARN without SQS having to resolve it, so a role IAM has not
+ * finished propagating cannot fail the policy.
  */
 export function bridgeQueuePolicy(parties: BridgeQueueParties) {
   const { queue, ingestRole, workerRole, redriveTag } = parties;
   const statements: Statement[] = [
-    {
-      Sid: "IngestSends",
-      Effect: "Allow",
-      Principal: { AWS: ingestRole },
-      Action: ["sqs:SendMessage"],
-      Resource: queue,
-    },
-    {
-      Sid: "WorkerConsumes",
-      Effect: "Allow",
-      Principal: { AWS: workerRole },
-      Action: CONSUME_ACTIONS,
-      Resource: queue,
-    },
     {
       Sid: "OnlyIngestOrRedriveSends",
       Effect: "Deny",

@@ -178,20 +178,6 @@ describe("ingest's reach", () => {
       Version: "2012-10-17",
       Statement: [
         {
-          Sid: "IngestSends",
-          Effect: "Allow",
-          Principal: { AWS: ingestRole },
-          Action: ["sqs:SendMessage"],
-          Resource: queue,
-        },
-        {
-          Sid: "WorkerConsumes",
-          Effect: "Allow",
-          Principal: { AWS: workerRole },
-          Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
-          Resource: queue,
-        },
-        {
           Sid: "OnlyIngestOrRedriveSends",
           Effect: "Deny",
           Principal: "*",
