@@ -15,6 +15,9 @@ import type { DynamoDb } from "./aws/dynamodb";
  */
 export const BRIDGE_TABLE_SCHEMA = { hashKey: "pk", rangeKey: "sk", ttlAttribute: "expiresAt" } as const;
 
+/** The partition-key prefix of every dedupe claim; the ingest role may touch no other item (its IAM policy). */
+export const DELIVERY_KEY_PREFIX = "delivery#";
+
 /** Svix retries for about 27 hours; a week covers every retry and manual replays soon after. */
 export const DEDUPE_TTL_SECONDS = 7 * 24 * 3600;
 /**

@@ -123,6 +123,7 @@ const schema = z.object({
   clerkWebhookMode: oneOf(WEBHOOK_MODES).default("manual"),
   bridgeMemoryMb: integer(128, 10240).default(256),
   sendConcurrency: integer(2, 1000).default(5),
+  ingestReservedConcurrency: integer(1, 1000).default(10),
   codeLifetimeSeconds: z
     .unknown()
     .transform(shared(parseCodeLifetime))
@@ -174,6 +175,7 @@ const FIXES: Record<string, string> = {
   clerkWebhookMode: "pulumi config set clerkWebhookMode manual (or portal)",
   bridgeMemoryMb: "pulumi config set bridgeMemoryMb 256",
   sendConcurrency: "pulumi config set sendConcurrency 5",
+  ingestReservedConcurrency: "pulumi config set ingestReservedConcurrency 10",
   codeLifetimeSeconds: "pulumi config set codeLifetimeSeconds 600",
   logRetentionDays: "pulumi config set logRetentionDays 30",
   extraHeaders: `pulumi config set extraHeaders '{"X-Entity-Ref-ID":"auth"}'`,

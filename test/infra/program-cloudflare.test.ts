@@ -5,6 +5,8 @@ import {
   ACCOUNT,
   bundleDir,
   classicResendRecords,
+  DEV_CLOUDFLARE_CONFIG,
+  DEV_CLOUDFLARE_SECRETS,
   DKIM,
   FUNCTION_URL,
   isSecretEnvelope,
@@ -12,17 +14,8 @@ import {
   runProgram,
 } from "../support/pulumi-program";
 
-const DEV = {
-  sendingDomain: "auth.example.com",
-  dnsZone: "example.com",
-  dnsProvider: "cloudflare",
-  fromName: "Example",
-  fromAddress: "auth@auth.example.com",
-  resendApiKey: "re_test_123",
-  clerkSecretKey: "sk_test_123",
-  "cloudflare:apiToken": "cf-token",
-};
-const SECRETS = ["resendApiKey", "clerkSecretKey", "cloudflare:apiToken"];
+const DEV = DEV_CLOUDFLARE_CONFIG;
+const SECRETS = DEV_CLOUDFLARE_SECRETS;
 const arn = (service: string, resource: string) => `arn:aws:${service}:us-east-1:${ACCOUNT}:${resource}`;
 
 describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
@@ -116,8 +109,10 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
         {
           Sid: "BridgeTable",
           Effect: "Allow",
-          Action: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+          Action: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
           Resource: table,
+          // Only the dedupe claims (src/bridge/store.ts DELIVERY_KEY_PREFIX), never the ledger or send records.
+          Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["delivery#*"] } },
         },
         { Sid: "BridgeQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: queue },
         {
@@ -137,7 +132,6 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
           "dynamodb:GetItem",
           "dynamodb:PutItem",
           "dynamodb:UpdateItem",
-          "dynamodb:DeleteItem",
           "dynamodb:Query",
           "dynamodb:BatchWriteItem",
         ],
@@ -146,12 +140,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       {
         Sid: "BridgeQueue",
         Effect: "Allow",
-        Action: [
-          "sqs:ReceiveMessage",
-          "sqs:DeleteMessage",
-          "sqs:GetQueueAttributes",
-          "sqs:ChangeMessageVisibility",
-        ],
+        Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
         Resource: queue,
       },
       {
@@ -182,7 +171,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       role: `arn:aws:iam::${ACCOUNT}:role/bounce-bridge-ingest-role-1a2b3c`,
       loggingConfig: { logFormat: "JSON", logGroup: "/aws/lambda/bounce-bridge-ingest-logs-1a2b3c" },
     });
-    expect((ingest.environment as { variables: unknown }).variables).toEqual({
+    const shared = {
       BRIDGE_TABLE_NAME: "bounce-bridge-table-1a2b3c",
       BRIDGE_QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/bounce-bridge-queue-1a2b3c`,
       BRIDGE_PARAM_RESEND_API_KEY: "/auth-email-pipeline/dev/resend-api-key",
@@ -195,10 +184,17 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       BRIDGE_STACK: "dev",
       POWERTOOLS_SERVICE_NAME: "auth-email-bridge",
       POWERTOOLS_METRICS_NAMESPACE: "auth-email-pipeline/dev",
+    };
+    // Each function also carries what identifies the secrets it reads (see program-secrets.test.ts).
+    expect((ingest.environment as { variables: unknown }).variables).toEqual({
+      ...shared,
+      BRIDGE_SECRETS_VERSION: "clerk-webhook-secret@unset",
     });
-    expect(run.named("bounce-bridge-worker").inputs).toMatchObject({
-      handler: "worker.handler",
-      timeout: 60,
+    const worker = run.named("bounce-bridge-worker").inputs;
+    expect(worker).toMatchObject({ handler: "worker.handler", timeout: 60 });
+    expect((worker.environment as { variables: unknown }).variables).toEqual({
+      ...shared,
+      BRIDGE_SECRETS_VERSION: "resend-api-key@1,clerk-secret-key@1",
     });
     for (const role of ["ingest", "worker"]) {
       expect(run.named(`bounce-bridge-${role}-logs`).inputs).toEqual({ retentionInDays: 30 });
@@ -274,15 +270,19 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
     expect(params.map((p) => [p.inputs.name, p.inputs.type, p.inputs.value]).sort()).toEqual([
       ["/auth-email-pipeline/dev/clerk-secret-key", "SecureString", "sk_test_123"],
       ["/auth-email-pipeline/dev/clerk-webhook-secret", "SecureString", "unregistered"],
-      ["/auth-email-pipeline/dev/resend-api-key", "SecureString", "re_test_123"],
+      // The bridge's own sending key, not the full-access key of the stack config.
+      ["/auth-email-pipeline/dev/resend-api-key", "SecureString", "re_bridge_sending"],
       ["/auth-email-pipeline/dev/resend-webhook-secret", "SecureString", "whsec_resend"],
     ]);
     for (const param of params) expect(isSecretEnvelope(param.raw.value)).toBe(true);
     const everythingElse = JSON.stringify(run.resources.filter((r) => !params.includes(r)).map((r) => r.raw));
-    for (const secret of ["re_test_123", "sk_test_123", "whsec_resend", "cf-token"]) {
+    for (const secret of ["re_bridge_sending", "sk_test_123", "whsec_resend", "cf-token"]) {
       expect(everythingElse).not.toContain(secret);
       expect(JSON.stringify(run.outputs)).not.toContain(secret);
     }
+    // The full-access key stays with the providers: no resource, parameter or output holds it.
+    expect(JSON.stringify(run.resources.map((r) => r.raw))).not.toContain("re_test_123");
+    expect(JSON.stringify(run.outputs)).not.toContain("re_test_123");
   });
 
   it("points the Resend webhook at the bridge and holds the Clerk cutover until the endpoint is registered", () => {
@@ -314,8 +314,17 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       "complaint-rate",
       "dlq-depth",
       "ingest-errors",
+      "ingest-throttles",
       "worker-errors",
     ]);
+    expect(alarms["ingest-throttles"]).toMatchObject({
+      namespace: "AWS/Lambda",
+      metricName: "Throttles",
+      dimensions: { FunctionName: "bounce-bridge-ingest-1a2b3c" },
+      statistic: "Sum",
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+    });
     expect(alarms["dlq-depth"]).toMatchObject({
       namespace: "AWS/SQS",
       metricName: "ApproximateNumberOfMessagesVisible",

@@ -126,6 +126,7 @@ describe("prod stack on Route53, Clerk endpoint through the portal", () => {
     expect(dynamic.map((r) => r.type).sort()).toEqual([
       "pulumi-nodejs:dynamic/clerk:EmailDelivery",
       "pulumi-nodejs:dynamic/clerk:WebhookEndpoint",
+      "pulumi-nodejs:dynamic/resend:ApiKey",
       "pulumi-nodejs:dynamic/resend:Domain",
       "pulumi-nodejs:dynamic/resend:DomainVerification",
       "pulumi-nodejs:dynamic/resend:Webhook",

@@ -73,6 +73,19 @@ export function classicResendRecords(label = "auth", returnPath = "send"): Resen
   ];
 }
 
+/** The `dev` stack on Cloudflare with the Clerk endpoint not registered yet, and its secret keys. */
+export const DEV_CLOUDFLARE_CONFIG = {
+  sendingDomain: "auth.example.com",
+  dnsZone: "example.com",
+  dnsProvider: "cloudflare",
+  fromName: "Example",
+  fromAddress: "auth@auth.example.com",
+  resendApiKey: "re_test_123",
+  clerkSecretKey: "sk_test_123",
+  "cloudflare:apiToken": "cf-token",
+};
+export const DEV_CLOUDFLARE_SECRETS = ["resendApiKey", "clerkSecretKey", "cloudflare:apiToken"];
+
 /** A 2048-bit DKIM key: 392 characters, longer than one TXT string. */
 export const DKIM = `p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA${"x".repeat(340)}IDAQAB`;
 
@@ -85,23 +98,33 @@ export interface RunOptions {
   domainRecords?: ResendDnsRecord[];
   /** Milliseconds a resource type's creation takes, to make ordering observable. */
   delays?: Record<string, number>;
+  /** The `version` AWS reports for an SSM parameter, by parameter name; 1 when not given. */
+  parameterVersions?: Record<string, number>;
 }
 
 function fullKey(key: string): string {
   return key.includes(":") ? key : `${PROJECT}:${key}`;
 }
 
-function mockState(type: string, name: string, inputs: Record<string, unknown>, records?: ResendDnsRecord[]) {
+function mockState(type: string, name: string, inputs: Record<string, unknown>, options: RunOptions) {
   const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
   const physical = (inputs.name as string | undefined) ?? `${name}-1a2b3c`;
   switch (type) {
     case "pulumi-nodejs:dynamic/resend:Domain":
       // Without records the output stays unknown, as in a preview before the domain exists.
-      return { domainId: "dom_123", status: "not_started", ...(records ? { records } : {}) };
+      return {
+        domainId: "dom_123",
+        status: "not_started",
+        ...(options.domainRecords ? { records: options.domainRecords } : {}),
+      };
     case "pulumi-nodejs:dynamic/resend:DomainVerification":
       return { status: "verified", verifiedAt: "2026-11-25T10:00:00Z" };
     case "pulumi-nodejs:dynamic/resend:Webhook":
       return { webhookId: "wh_123", signingSecret: "whsec_resend" };
+    case "pulumi-nodejs:dynamic/resend:ApiKey":
+      return { keyId: "key_123", token: "re_bridge_sending" };
+    case "aws:ssm/parameter:Parameter":
+      return { name: physical, version: options.parameterVersions?.[physical] ?? 1 };
     case "pulumi-nodejs:dynamic/clerk:WebhookEndpoint":
       return { endpointId: "ep_123", signingSecret: "whsec_clerk" };
     case "pulumi-nodejs:dynamic/clerk:EmailDelivery":
@@ -160,7 +183,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
           finished: ++clock,
           ...(typeof providerText === "string" ? { providerText } : {}),
         });
-        const state = { ...inputs, ...mockState(args.type, args.name, inputs, options.domainRecords) };
+        const state = { ...inputs, ...mockState(args.type, args.name, inputs, options) };
         return { id: `${args.name}-id`, state };
       },
       call(args) {

@@ -12,6 +12,7 @@ const bad = (message: string) => ({ status: 400, body: { error: message } });
 export function registerControlRoutes(server: StandInServer, standIn: ResendStandIn): void {
   server.control("GET", "/resend/emails", () => ({ status: 200, body: { data: standIn.emails() } }));
   server.control("GET", "/resend/events", () => ({ status: 200, body: { data: standIn.events() } }));
+  server.control("GET", "/resend/api-keys", () => ({ status: 200, body: { data: standIn.apiKeys() } }));
   server.control("GET", "/resend/webhook-deliveries", () => ({
     status: 200,
     body: { data: standIn.dispatcher.deliveries },

@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { StandInServer } from "../core/server";
 import { SvixDispatcher } from "../core/svix-dispatcher";
 import { VendorClock } from "../core/vendor-clock";
+import { ApiKeyRegistry, type ApiKeyView, newApiKeyToken } from "./api-keys";
 import { BackgroundWork } from "./clock";
 import type { ResendContext } from "./context";
 import { registerControlRoutes } from "./control";
@@ -17,6 +17,7 @@ import { registerSuppressionRoutes } from "./suppressions-api";
 import { DEFAULT_VERIFICATION_TIMING, DomainVerifier, type VerificationTiming } from "./verifier";
 import { WebhookRegistry } from "./webhooks";
 
+export type { ApiKeyPermission, ApiKeyView } from "./api-keys";
 export type { SentEmail } from "./emails";
 export type { ForcedOutcome, Outcome } from "./outcomes";
 export type { SuppressionEntry, SuppressionOrigin } from "./suppressions";
@@ -25,7 +26,7 @@ export type { VerificationTiming } from "./verifier";
 export interface ResendStandInOptions {
   /** `127.0.0.1:PORT` of the DNS stand-in; domain verification asks it, like Resend asks the internet. */
   dnsServer: string;
-  /** Accepted API keys; default one generated `re_…` key. */
+  /** Full-access API keys the team starts with; default one generated `re_…` key. */
   apiKeys?: string[];
   /** Team-wide requests per second, shared by all keys; default 2. */
   rateLimitPerSecond?: number;
@@ -51,6 +52,8 @@ export interface ResendStandIn {
   readonly server: StandInServer;
   readonly dispatcher: SvixDispatcher;
   emails(): SentEmail[];
+  /** The team's API keys (those it started with and those created through `POST /api-keys`), without tokens. */
+  apiKeys(): ApiKeyView[];
   suppressions(): SuppressionEntry[];
   events(): EmittedEvent[];
   /** Preloads a suppression silently (no `suppression.added`); returns the existing entry if any. */
@@ -75,11 +78,12 @@ export interface ResendStandIn {
 }
 
 export async function startResendStandIn(opts: ResendStandInOptions): Promise<ResendStandIn> {
-  const apiKeys = opts.apiKeys?.length ? opts.apiKeys : [newApiKey()];
+  const apiKeys = opts.apiKeys?.length ? opts.apiKeys : [newApiKeyToken()];
+  const keyRegistry = new ApiKeyRegistry(apiKeys);
   const clock = new VendorClock(opts.timeScale ?? 1);
   const work = new BackgroundWork();
   const server = new StandInServer("resend", errorShapes);
-  const gate = new RequestGate(new Set(apiKeys), opts.rateLimitPerSecond ?? 2);
+  const gate = new RequestGate(keyRegistry, opts.rateLimitPerSecond ?? 2);
   server.faults.shapeBody = (status) => faultBody(status, gate.perSecond);
   const webhooks = new WebhookRegistry();
   const dispatcher = new SvixDispatcher(() => webhooks.dispatchEndpoints(), { timeScale: clock.timeScale });
@@ -114,6 +118,7 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
   emailService.register();
   webhooks.register(ctx);
   registerSuppressionRoutes(ctx, suppressionList);
+  keyRegistry.register(ctx);
 
   await server.listen();
 
@@ -123,6 +128,7 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
     server,
     dispatcher,
     emails: () => emailService.sent,
+    apiKeys: () => keyRegistry.list(),
     suppressions: () => suppressionList.list(),
     events: () => emitted,
     suppress(email, origin = "manual") {
@@ -190,11 +196,4 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
   };
   registerControlRoutes(server, standIn);
   return standIn;
-}
-
-/** Looks like a real key (`re_` + id + `_` + secret) so code that checks the prefix accepts it. */
-function newApiKey(): string {
-  const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  const pick = (n: number) => [...randomBytes(n)].map((b) => alphabet[b % alphabet.length]).join("");
-  return `re_${pick(8)}_${pick(24)}`;
 }
