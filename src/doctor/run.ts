@@ -2,6 +2,7 @@ import type { StackSettings } from "../../infra/config";
 import { bridgeIsUp, checkBridgeHealth, checkSignatureEnforced, fetchBridgeFacts } from "./bridge";
 import { checkClerkKey, checkSvixApp, checkTemplates, cutOverTemplates, fetchClerkFacts } from "./clerk";
 import { checkDeadLetters, fetchDeadLetters } from "./dead-letters";
+import { checkDelegation, fetchDelegation } from "./delegation";
 import { checkDmarc, fetchDmarcFacts } from "./dmarc";
 import type { DnsLookup } from "./dns-lookup";
 import {
@@ -83,7 +84,7 @@ const DKIM_OK = (results: CheckResult[]) =>
 async function dnsChecks(inputs: DoctorInputs, resend: ResendFacts): Promise<CheckResult[]> {
   const { settings } = inputs;
   const domain = resend.domain;
-  const [records, dmarc] = await Promise.all([
+  const [records, dmarc, delegation] = await Promise.all([
     domain && domain !== "missing" && domain.ok
       ? recordChecks(inputs, expectedRecords(domain.value, settings.dnsZone))
       : Promise.resolve([
@@ -95,6 +96,7 @@ async function dnsChecks(inputs: DoctorInputs, resend: ResendFacts): Promise<Che
           ),
         ]),
     fetchDmarcFacts(settings.sendingDomain, inputs.dns),
+    fetchDelegation(settings.dnsZone, inputs.dns),
   ]);
   const expectation = {
     policy: settings.dmarcPolicy,
@@ -104,7 +106,7 @@ async function dnsChecks(inputs: DoctorInputs, resend: ResendFacts): Promise<Che
     fromDomain: settings.fromAddress.split("@").pop()?.toLowerCase() ?? settings.sendingDomain,
     dkimOk: DKIM_OK(records),
   };
-  return [...records, ...checkDmarc(dmarc, expectation)];
+  return [...checkDelegation(delegation), ...records, ...checkDmarc(dmarc, expectation)];
 }
 
 /**

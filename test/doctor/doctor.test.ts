@@ -51,6 +51,7 @@ describe("doctor against a healthy stack", () => {
     expect(problems(report.results)).toEqual([]);
     expect(exitCode(report)).toBe(0);
     expect(report.results.map((r) => r.check)).toEqual([
+      "dns.delegation",
       "dns.dkim-txt",
       "dns.dkim-key",
       "dns.spf-mx",
@@ -219,12 +220,58 @@ describe("doctor: DNS records", () => {
     );
     const dns = report.results.filter((r) => r.area === "dns");
     expect(dns.map((r) => [r.check, r.status])).toEqual([
+      ["dns.delegation", "warn"],
       ["dns.dkim-txt", "warn"],
       ["dns.spf-mx", "warn"],
       ["dns.spf-txt", "warn"],
       ["dns.dmarc.record", "warn"],
     ]);
     expect(exitCode(report)).toBe(0);
+  });
+});
+
+describe("doctor: the zone the world resolves", () => {
+  it("passes when the parent zone delegates to the name servers the zone lists", async () => {
+    const report = await runDoctor(world.inputs());
+    expect(find(report.results, "dns.delegation")).toMatchObject({
+      status: "pass",
+      message: `com delegates ${ZONE} to ns1.${ZONE}, the name servers the zone lists`,
+      details: {
+        parent: "com",
+        askedServer: "a.gtld-servers.com",
+        delegatedTo: [`ns1.${ZONE}`],
+        zoneNs: [`ns1.${ZONE}`],
+      },
+    });
+  });
+
+  it("fails when the parent delegates to other name servers than the managed zone's", async () => {
+    const report = await withFault(
+      () =>
+        world.registry.upsert({
+          name: ZONE,
+          type: "NS",
+          values: ["ns-old.dns-host.net", "ns-old2.dns-host.net"],
+        }),
+      () => world.registry.upsert({ name: ZONE, type: "NS", values: [`ns1.${ZONE}`] }),
+      () => runDoctor(world.inputs()),
+    );
+    expect(find(report.results, "dns.delegation")).toMatchObject({
+      status: "fail",
+      code: "mismatch",
+      message: `the parent zone com delegates ${ZONE} to ns-old.dns-host.net, ns-old2.dns-host.net, but the zone's NS records name ns1.${ZONE}: resolvers follow the delegation, so records published in the other zone are never seen`,
+      fix: `at the registrar, set the name servers of ${ZONE} to the managed zone's (ns1.${ZONE}: Cloudflare shows the zone's assigned name servers, Route53 the hosted zone's NS record); if ns-old.dns-host.net, ns-old2.dns-host.net serve the live zone instead, point dnsZoneId at that zone and pulumi up --refresh`,
+    });
+    expect(exitCode(report)).toBe(1);
+  });
+
+  it("fails when the parent does not delegate the zone at all", async () => {
+    const report = await withFault(
+      () => world.registry.remove(ZONE, "NS"),
+      () => world.registry.upsert({ name: ZONE, type: "NS", values: [`ns1.${ZONE}`] }),
+      () => runDoctor(world.inputs()),
+    );
+    expect(find(report.results, "dns.delegation")).toMatchObject({ status: "fail", code: "not-delegated" });
   });
 });
 

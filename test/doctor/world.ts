@@ -12,6 +12,7 @@ import type { MetricTotals } from "../../src/doctor/resend";
 import type { DoctorInputs } from "../../src/doctor/run";
 import type { CheckResult } from "../../src/doctor/types";
 import { type Sandbox, startSandbox } from "../../src/sandbox";
+import { type DnsStandIn, startDnsStandIn } from "../../src/sandbox/dns";
 import type { SvixEndpoint } from "../../src/sandbox/svix";
 
 export const ZONE = "example.com";
@@ -21,6 +22,8 @@ export const TEMPLATES = ["verification_code", "reset_password_code"];
 export const SES_SPF = "v=spf1 ip4:199.255.192.0/22 ip4:199.127.232.0/22 -all";
 
 export const DLQ_NAME = "auth-email-pipeline-sandbox-dlq";
+/** Another loopback address: the parent zone's name server is another host than the zone's own. */
+const REGISTRY_HOST = "127.0.0.2";
 
 /**
  * A fully set-up stack over loopback: verified domain with every record, webhooks, bridge, Clerk cutover,
@@ -28,6 +31,11 @@ export const DLQ_NAME = "auth-email-pipeline-sandbox-dlq";
  */
 export interface DoctorWorld {
   sandbox: Sandbox;
+  /**
+   * The parent zone's name server (`com`, on 127.0.0.2 at the sandbox DNS's port), delegating
+   * example.com to the zone's own name server; tests point the delegation elsewhere.
+   */
+  registry: DnsStandIn;
   bridge: LocalBridge;
   resend: Resend;
   domainId: string;
@@ -79,6 +87,10 @@ export async function startDoctorWorld(): Promise<DoctorWorld> {
   });
   const { dns, clerk } = sandbox;
   dns.upsert({ name: "amazonses.com", type: "TXT", values: [SES_SPF] });
+  const registry = await startDnsStandIn({ zones: ["com"], host: REGISTRY_HOST, port: dns.port });
+  registry.upsert({ name: ZONE, type: "NS", values: [`ns1.${ZONE}`] });
+  dns.upsert({ name: "com", type: "NS", values: ["a.gtld-servers.com"] });
+  dns.upsert({ name: "a.gtld-servers.com", type: "A", values: [REGISTRY_HOST] });
   const resend = new Resend(sandbox.resend.apiKey, { baseUrl: sandbox.resend.url });
 
   async function createDomain(name: string, { publish = true, verify = true } = {}): Promise<string> {
@@ -140,6 +152,7 @@ export async function startDoctorWorld(): Promise<DoctorWorld> {
 
   return {
     sandbox,
+    registry,
     bridge,
     resend,
     domainId,
@@ -167,6 +180,7 @@ export async function startDoctorWorld(): Promise<DoctorWorld> {
     async close() {
       await bridge.close();
       await new Promise<void>((resolve) => resendFront.server.close(() => resolve()));
+      await registry.close();
       await sandbox.close();
     },
   };
