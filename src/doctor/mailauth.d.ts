@@ -1,12 +1,12 @@
 // mailauth ships types only for its top-level API; the doctor uses two of its pure parsers directly, so
 // it can feed them the TXT records it already resolved instead of letting mailauth do its own lookups.
 
-declare module "mailauth/lib/spf/syntax" {
+declare module "mailauth/lib/spf/syntax.js" {
   /** The first RFC 7208 §4.6 syntax error in `terms` (the record minus `v=spf1`, split on spaces), or false. */
   export function validateTerms(terms: string[]): string | false;
 }
 
-declare module "mailauth/lib/dmarc/get-dmarc-record" {
+declare module "mailauth/lib/dmarc/get-dmarc-record.js" {
   export interface ParsedDmarcRecord {
     v?: string;
     p?: string;

@@ -2,8 +2,8 @@ import type { StackSettings } from "../../infra/config";
 import { bridgeIsUp, checkBridgeHealth, checkSignatureEnforced, fetchBridgeFacts } from "./bridge";
 import { checkClerkKey, checkSvixApp, checkTemplates, cutOverTemplates, fetchClerkFacts } from "./clerk";
 import { checkDeadLetters, fetchDeadLetters } from "./dead-letters";
-import { checkDelegation, fetchDelegation } from "./delegation";
-import { checkDmarc, fetchDmarcFacts } from "./dmarc";
+import { checkDelegation, type DelegationFacts, fetchDelegation } from "./delegation";
+import { checkDmarc, type DmarcFacts, fetchDmarcFacts } from "./dmarc";
 import type { DnsLookup } from "./dns-lookup";
 import {
   checkDkimKey,
@@ -81,9 +81,14 @@ const DKIM_OK = (results: CheckResult[]) =>
   results.some((r) => r.check === "dns.dkim-txt" && r.status === "pass") &&
   !results.some((r) => r.check.startsWith("dns.dkim") && r.status === "fail");
 
-async function dnsChecks(inputs: DoctorInputs, resend: ResendFacts): Promise<CheckResult[]> {
+async function dnsChecks(
+  inputs: DoctorInputs,
+  resendFacts: Promise<ResendFacts>,
+  dmarcFacts: Promise<DmarcFacts>,
+  delegationFacts: Promise<DelegationFacts | undefined>,
+): Promise<CheckResult[]> {
   const { settings } = inputs;
-  const domain = resend.domain;
+  const domain = (await resendFacts).domain;
   const [records, dmarc, delegation] = await Promise.all([
     domain && domain !== "missing" && domain.ok
       ? recordChecks(inputs, expectedRecords(domain.value, settings.dnsZone))
@@ -95,8 +100,8 @@ async function dnsChecks(inputs: DoctorInputs, resend: ResendFacts): Promise<Che
             { code: "not-checked" },
           ),
         ]),
-    fetchDmarcFacts(settings.sendingDomain, inputs.dns),
-    fetchDelegation(settings.dnsZone, inputs.dns),
+    dmarcFacts,
+    delegationFacts,
   ]);
   const expectation = {
     policy: settings.dmarcPolicy,
@@ -146,7 +151,13 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorReport> {
           timeoutMs,
         })
       : Promise.resolve(undefined),
-    resendFacts.then((facts) => dnsChecks(inputs, facts)),
+    // DMARC and the delegation need nothing from Resend: asked at once with everything else.
+    dnsChecks(
+      inputs,
+      resendFacts,
+      fetchDmarcFacts(settings.sendingDomain, inputs.dns),
+      fetchDelegation(settings.dnsZone, inputs.dns),
+    ),
   ]);
   const cutOver = cutOverTemplates(clerk);
   const results: CheckResult[] = [

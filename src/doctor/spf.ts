@@ -1,4 +1,4 @@
-import { validateTerms } from "mailauth/lib/spf/syntax";
+import { validateTerms } from "mailauth/lib/spf/syntax.js";
 import type { Answer, DnsLookup } from "./dns-lookup";
 import { type CheckResult, plural, resultsFor } from "./types";
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { exitCode } from "../../src/doctor/report";
 import { runDoctor } from "../../src/doctor/run";
+import { useDoctorWorld } from "./use-world";
 import {
   beforeCutover,
   closedPortUrl,
@@ -9,7 +10,6 @@ import {
   LOST,
   setClerkDelivery,
   startHungServer,
-  useDoctorWorld,
   withFault,
 } from "./world";
 

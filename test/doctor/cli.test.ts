@@ -6,30 +6,11 @@ import { promisify } from "node:util";
 import Ajv2020 from "ajv/dist/2020";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/doctor/cli";
-import { closedPortUrl, DLQ_NAME, DOMAIN, type DoctorWorld, startDoctorWorld, ZONE } from "./world";
+import { closedPortUrl, DLQ_NAME, DOMAIN, type DoctorWorld, STACK_FILE, startDoctorWorld } from "./world";
 
 let world: DoctorWorld;
 let dir: string;
 let env: Record<string, string>;
-
-/** A stack file as `pulumi config set` leaves it: credentials encrypted, so they must come from the environment. */
-const STACK_FILE = `config:
-  aws:region: us-east-1
-  auth-email-pipeline:sendingDomain: ${DOMAIN}
-  auth-email-pipeline:dnsZone: ${ZONE}
-  auth-email-pipeline:dnsProvider: route53
-  auth-email-pipeline:fromName: Example
-  auth-email-pipeline:fromAddress: auth@${DOMAIN}
-  auth-email-pipeline:dmarcRua: dmarc-reports@${ZONE}
-  auth-email-pipeline:clerkWebhookMode: portal
-  auth-email-pipeline:templates:
-    - verification_code
-    - reset_password_code
-  auth-email-pipeline:resendApiKey:
-    secure: v1:AAAAAAAAAAAAAAAA:BBBBBBBBBBBB
-  auth-email-pipeline:clerkSecretKey:
-    secure: v1:CCCCCCCCCCCCCCCC:DDDDDDDDDDDD
-`;
 
 /** The committed schema of `--json`, compiled once: every JSON the CLI prints must satisfy it. */
 const schema = JSON.parse(readFileSync(join(__dirname, "..", "..", "docs", "doctor.schema.json"), "utf8"));
@@ -60,14 +41,7 @@ beforeAll(async () => {
     join(dir, "outputs.json"),
     JSON.stringify({ bridgeUrl: world.bridge.url, tableName: "t", deadLetterQueueName: DLQ_NAME }),
   );
-  env = {
-    ...world.sandbox.aws.environment,
-    RESEND_API_KEY: world.sandbox.resend.apiKey,
-    RESEND_BASE_URL: world.resendFront.url,
-    CLERK_SECRET_KEY: world.sandbox.clerk.secretKey,
-    CLERK_API_URL: world.sandbox.clerk.url,
-    SVIX_API_URL: world.sandbox.clerk.svix.url,
-  };
+  env = world.cliEnvironment();
 });
 afterAll(async () => {
   await world?.close();

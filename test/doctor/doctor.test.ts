@@ -3,16 +3,8 @@ import { describe, expect, it } from "vitest";
 import { resolverLookup } from "../../src/doctor/dns-lookup";
 import { exitCode, formatJson, formatText } from "../../src/doctor/report";
 import { runDoctor } from "../../src/doctor/run";
-import {
-  closedPortUrl,
-  DOMAIN,
-  type DoctorWorld,
-  find,
-  problems,
-  useDoctorWorld,
-  withFault,
-  ZONE,
-} from "./world";
+import { useDoctorWorld } from "./use-world";
+import { closedPortUrl, DOMAIN, type DoctorWorld, find, problems, withFault, ZONE } from "./world";
 
 let world: DoctorWorld;
 useDoctorWorld((started) => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { RESEND_EVENTS } from "../../src/bridge/events";
 import { exitCode } from "../../src/doctor/report";
 import { runDoctor } from "../../src/doctor/run";
+import { useDoctorWorld } from "./use-world";
 import {
   beforeCutover,
   closedPortUrl,
@@ -11,7 +12,6 @@ import {
   find,
   LOST,
   startCredulousBridge,
-  useDoctorWorld,
   withFault,
 } from "./world";
 

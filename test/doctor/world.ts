@@ -1,7 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Resend } from "resend";
-import { afterAll, beforeAll } from "vitest";
 import { parseStackConfig, type StackSettings } from "../../infra/config";
 import { dmarcValue, resendRecordFqdn, unquoteTxt } from "../../infra/dns/records";
 import { AwsJsonClient } from "../../src/bridge/aws/client";
@@ -20,6 +19,25 @@ export const DOMAIN = "mail.example.com";
 export const TEMPLATES = ["verification_code", "reset_password_code"];
 /** amazonses.com's SPF stands in for the real one, so Resend's `include:amazonses.com` can be followed. */
 export const SES_SPF = "v=spf1 ip4:199.255.192.0/22 ip4:199.127.232.0/22 -all";
+
+/** A stack file as `pulumi config set` leaves it: credentials encrypted, so they must come from the environment. */
+export const STACK_FILE = `config:
+  aws:region: us-east-1
+  auth-email-pipeline:sendingDomain: ${DOMAIN}
+  auth-email-pipeline:dnsZone: ${ZONE}
+  auth-email-pipeline:dnsProvider: route53
+  auth-email-pipeline:fromName: Example
+  auth-email-pipeline:fromAddress: auth@${DOMAIN}
+  auth-email-pipeline:dmarcRua: dmarc-reports@${ZONE}
+  auth-email-pipeline:clerkWebhookMode: portal
+  auth-email-pipeline:templates:
+    - verification_code
+    - reset_password_code
+  auth-email-pipeline:resendApiKey:
+    secure: v1:AAAAAAAAAAAAAAAA:BBBBBBBBBBBB
+  auth-email-pipeline:clerkSecretKey:
+    secure: v1:CCCCCCCCCCCCCCCC:DDDDDDDDDDDD
+`;
 
 export const DLQ_NAME = "auth-email-pipeline-sandbox-dlq";
 /** Another loopback address: the parent zone's name server is another host than the zone's own. */
@@ -50,6 +68,8 @@ export interface DoctorWorld {
   /** The stack's settings through the program's own parser; `values` override the healthy ones. */
   settings(values?: Record<string, string>, env?: Record<string, string>): StackSettings;
   inputs(overrides?: Partial<DoctorInputs>): DoctorInputs;
+  /** What `npm run doctor` reads from the environment to reach this world: credentials and endpoints. */
+  cliEnvironment(): Record<string, string>;
   /** Creates a Resend domain; `publish` writes its records to DNS and verifies it. */
   createDomain(name: string, options?: { publish?: boolean; verify?: boolean }): Promise<string>;
   /** Re-creates the Resend webhook for the bridge (after a test deleted it) and hands the bridge its secret. */
@@ -174,6 +194,14 @@ export async function startDoctorWorld(): Promise<DoctorWorld> {
       dns: resolverLookup({ server: dns.address, timeoutMs: 500 }),
       timeoutMs: 5_000,
       ...overrides,
+    }),
+    cliEnvironment: () => ({
+      ...sandbox.aws.environment,
+      RESEND_API_KEY: sandbox.resend.apiKey,
+      RESEND_BASE_URL: resendFront.url,
+      CLERK_SECRET_KEY: clerk.secretKey,
+      CLERK_API_URL: clerk.url,
+      SVIX_API_URL: clerk.svix.url,
     }),
     createDomain,
     connectResendWebhook,
@@ -333,16 +361,4 @@ export function beforeCutover<T>(world: DoctorWorld, fn: () => Promise<T>): Prom
     () => Promise.all(TEMPLATES.map((slug) => setClerkDelivery(world.sandbox, slug, false))),
     fn,
   );
-}
-
-/** Starts a world before the file's tests and closes it after them; `set` receives it. */
-export function useDoctorWorld(set: (world: DoctorWorld) => void): void {
-  let started: DoctorWorld | undefined;
-  beforeAll(async () => {
-    started = await startDoctorWorld();
-    set(started);
-  });
-  afterAll(async () => {
-    await started?.close();
-  });
 }
