@@ -12,7 +12,7 @@ import {
 } from "./types";
 
 /** Clerk's Backend API; `CLERK_API_URL` points the doctor at another one (the sandbox's). */
-const DEFAULT_CLERK_API_URL = "https://api.clerk.com";
+export const DEFAULT_CLERK_API_URL = "https://api.clerk.com";
 
 export interface ClerkFacts {
   /** The user count: proves the secret key works. */
@@ -32,7 +32,7 @@ type ClerkErrors = { errors?: { code?: string; message?: string; long_message?: 
  * One BAPI call through `fetch` with a deadline (the SDK has none, so a hung Clerk would stall the report).
  * Clerk's error body `{errors: [{code, long_message}]}` becomes the failure's code and message.
  */
-async function bapi<T>(
+export async function bapi<T>(
   options: { apiUrl: string; secretKey: string; timeoutMs: number },
   method: string,
   path: string,

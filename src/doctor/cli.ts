@@ -2,11 +2,13 @@ import { parseArgs } from "node:util";
 import { resolverLookup } from "./dns-lookup";
 import { loadStack } from "./inputs";
 import { readStackOutputs, type StackOutputs } from "./outputs";
-import { buildReport, exitCode, formatJson, formatJsonError, formatText } from "./report";
+import { buildReport, exitCode, formatJson, formatJsonError, formatText, scrubSecrets } from "./report";
 import { runDoctor } from "./run";
+import { fetchTrace, formatTraceJson, formatTraceText } from "./trace";
 import { DEFAULT_TIMEOUT_MS } from "./types";
 
 const USAGE = `npm run doctor [-- options]
+npm run doctor -- trace <address> [options]
 
   Checks one stack's auth-email pipeline, read-only: DNS records against what Resend expects (DKIM, SPF
   and its lookup limit, return-path MX, DMARC), the Resend domain, webhook and reputation, Clerk's template
@@ -20,6 +22,11 @@ const USAGE = `npm run doctor [-- options]
   --timeout <ms>          per call to a vendor, the bridge or AWS (default ${DEFAULT_TIMEOUT_MS})
   --json                  machine-readable report (schema: docs/doctor.schema.json)
   --help                  this text
+
+  trace <address>: why did this user get nothing? The Clerk users with the address and their email_status,
+  the bridge's suppression ledger (tableName from --outputs) and Resend's, and the recent emails Resend sent
+  to it with the bridge's record of each. Never prints codes or bodies.
+  --clerk-email <ema_…>   also look up this Clerk email id in the ledger (sends that never reached Resend)
 
   Credentials: RESEND_API_KEY, CLERK_SECRET_KEY, AWS credentials for the queue. Endpoints: RESEND_BASE_URL,
   CLERK_API_URL, SVIX_API_URL, AWS_ENDPOINT_URL_SQS (optional).`;
@@ -36,6 +43,7 @@ const OPTIONS = {
   outputs: { type: "string" },
   "dns-server": { type: "string" },
   timeout: { type: "string" },
+  "clerk-email": { type: "string", multiple: true },
   json: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
 } as const;
@@ -50,10 +58,19 @@ function usageError(ctx: CliContext, json: boolean, message: string): number {
 export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
   const json = argv.includes("--json");
   let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS }>>["values"];
+  let positionals: string[];
   try {
-    values = parseArgs({ args: argv, options: OPTIONS }).values;
+    ({ values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true }));
   } catch (err) {
     return usageError(ctx, json, (err as Error).message);
+  }
+  const [command, address, ...extra] = positionals;
+  if (command !== undefined && (command !== "trace" || !address?.includes("@") || extra.length > 0)) {
+    return usageError(
+      ctx,
+      json,
+      command === "trace" ? "trace needs one email address: trace <address>" : `unknown command "${command}"`,
+    );
   }
   if (values.help) {
     ctx.write(`${USAGE}\n`);
@@ -77,6 +94,23 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
       const read = readStackOutputs(values.outputs);
       if (read.ok) outputs = read.outputs;
       else problems.push(read.problem);
+    }
+    if (address && loaded.ok && problems.length === 0) {
+      const trace = await fetchTrace({
+        address,
+        stack,
+        resendApiKey: loaded.settings.secrets.resendApiKey,
+        clerkSecretKey: loaded.settings.secrets.clerkSecretKey,
+        resendBaseUrl: ctx.env.RESEND_BASE_URL || undefined,
+        clerkApiUrl: ctx.env.CLERK_API_URL || undefined,
+        tableName: outputs.tableName,
+        awsEnv: ctx.env,
+        clerkEmailIds: values["clerk-email"],
+        timeoutMs,
+      });
+      const text = values.json ? formatTraceJson(trace) : formatTraceText(trace);
+      ctx.write(scrubSecrets(text, Object.values(loaded.settings.secrets)));
+      return 0;
     }
     if (!loaded.ok || problems.length > 0) {
       const report = buildReport(stack, loaded.ok ? loaded.settings.sendingDomain : undefined, problems);

@@ -286,7 +286,7 @@ function checkAlignment(
   if (record.aspf === "s") {
     return dns.warn(
       id,
-      `aspf=s: Resend's return path (send.${domain}) can only align relaxed, so SPF never counts and DMARC rests on DKIM alone`,
+      `aspf=s: Resend's return path is a subdomain of ${domain} (send. by default), so SPF only aligns relaxed, never counts here, and DMARC rests on DKIM alone`,
       publish,
       { code: "strict-spf" },
     );

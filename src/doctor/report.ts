@@ -83,8 +83,7 @@ export function formatJsonError(code: "usage" | "crash", message: string, usage?
 
 /** Replaces every occurrence of a secret (long enough to be one) with `***`, wherever a vendor echoed it. */
 export function redact(results: CheckResult[], secrets: (string | undefined)[]): CheckResult[] {
-  const known = secrets.filter((s): s is string => typeof s === "string" && s.length >= 8);
-  const scrub = (text: string) => known.reduce((out, secret) => out.split(secret).join("***"), text);
+  const scrub = (text: string) => scrubSecrets(text, secrets);
   return results.map((r) => ({
     ...r,
     message: scrub(r.message),
@@ -93,4 +92,10 @@ export function redact(results: CheckResult[], secrets: (string | undefined)[]):
       ? { details: JSON.parse(scrub(JSON.stringify(r.details))) as Record<string, unknown> }
       : {}),
   }));
+}
+
+/** `text` with every secret long enough to be one replaced by `***`. */
+export function scrubSecrets(text: string, secrets: (string | undefined)[]): string {
+  const known = secrets.filter((s): s is string => typeof s === "string" && s.length >= 8);
+  return known.reduce((out, secret) => out.split(secret).join("***"), text);
 }

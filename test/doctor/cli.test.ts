@@ -1,33 +1,16 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import Ajv2020 from "ajv/dist/2020";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/doctor/cli";
+import { parseValid } from "./schema";
 import { closedPortUrl, DLQ_NAME, DOMAIN, type DoctorWorld, STACK_FILE, startDoctorWorld } from "./world";
 
 let world: DoctorWorld;
 let dir: string;
 let env: Record<string, string>;
-
-/** The committed schema of `--json`, compiled once: every JSON the CLI prints must satisfy it. */
-const schema = JSON.parse(readFileSync(join(__dirname, "..", "..", "docs", "doctor.schema.json"), "utf8"));
-const validate = new Ajv2020({ allErrors: true }).compile(schema);
-
-function parseValid(out: string) {
-  const json = JSON.parse(out) as Record<string, unknown>;
-  if (!validate(json))
-    throw new Error(`--json output breaks docs/doctor.schema.json: ${JSON.stringify(validate.errors)}`);
-  return json as {
-    schemaVersion: number;
-    kind: string;
-    ok: boolean;
-    results: { check: string; status: string; code?: string }[];
-    error?: { code: string; message: string };
-  };
-}
 
 beforeAll(async () => {
   world = await startDoctorWorld();

@@ -4,8 +4,10 @@ import { Resend } from "resend";
 import { parseStackConfig, type StackSettings } from "../../infra/config";
 import { dmarcValue, resendRecordFqdn, unquoteTxt } from "../../infra/dns/records";
 import { AwsJsonClient } from "../../src/bridge/aws/client";
+import { DynamoDb } from "../../src/bridge/aws/dynamodb";
 import { RESEND_EVENTS } from "../../src/bridge/events";
 import { type LocalBridge, startLocalBridge } from "../../src/bridge/local";
+import { createBridgeTable } from "../../src/bridge/store";
 import { resolverLookup } from "../../src/doctor/dns-lookup";
 import type { MetricTotals } from "../../src/doctor/resend";
 import type { DoctorInputs } from "../../src/doctor/run";
@@ -40,6 +42,8 @@ export const STACK_FILE = `config:
 `;
 
 export const DLQ_NAME = "auth-email-pipeline-sandbox-dlq";
+/** The bridge's table, in the sandbox's DynamoDB so `doctor trace` reads it as it would in AWS. */
+export const TABLE_NAME = "auth-email-pipeline-sandbox-bridge";
 /** Another loopback address: the parent zone's name server is another host than the zone's own. */
 const REGISTRY_HOST = "127.0.0.2";
 
@@ -136,7 +140,10 @@ export async function startDoctorWorld(): Promise<DoctorWorld> {
   const resendFront = await startResendFront(sandbox.resend.url);
   await sandbox.resend.settle();
 
+  const dynamo = new DynamoDb({ env: sandbox.aws.environment });
+  await createBridgeTable(dynamo, TABLE_NAME);
   const bridge = await startLocalBridge({
+    dynamoTable: { client: dynamo, tableName: TABLE_NAME },
     resendBaseUrl: sandbox.resend.url,
     clerkApiUrl: clerk.url,
     resendApiKey: sandbox.resend.apiKey,
