@@ -257,6 +257,20 @@ describe("doctor: the zone the world resolves", () => {
     expect(exitCode(report)).toBe(1);
   });
 
+  it("warns when no server of the parent zone answers", async () => {
+    const report = await withFault(
+      () => world.sandbox.dns.upsert({ name: "a.gtld-servers.com", type: "A", values: ["127.0.0.3"] }),
+      () => world.sandbox.dns.upsert({ name: "a.gtld-servers.com", type: "A", values: ["127.0.0.2"] }),
+      () => runDoctor(world.inputs()),
+    );
+    const result = find(report.results, "dns.delegation");
+    expect(result).toMatchObject({ status: "warn", code: "lookup-failed" });
+    expect(result.message).toMatch(
+      /^the delegation of example\.com could not be read: no server of com answered \(a\.gtld-servers\.com: /,
+    );
+    expect(exitCode(report)).toBe(0);
+  });
+
   it("fails when the parent does not delegate the zone at all", async () => {
     const report = await withFault(
       () => world.registry.remove(ZONE, "NS"),
