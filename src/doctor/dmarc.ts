@@ -186,7 +186,9 @@ export function checkDmarc(facts: DmarcFacts, expected: DmarcExpectation): Check
   } else {
     results.push(dns.pass("dns.dmarc.pct", `DMARC pct=${pct} as the stack says`));
   }
-  const applied = inherited ? (record.sp ?? record.p) : record.p;
+  // An invalid policy tag leaves the record at p=none or without DMARC (RFC 9989 §4.10.1): not enforcing.
+  const tagged = inherited ? (record.sp ?? record.p) : record.p;
+  const applied = facts.parser.getPolicyTags(record) && tagged && POLICIES.has(tagged) ? tagged : "none";
   if (applied === "none" && expected.stack === "prod") {
     results.push(
       dns.warn(
@@ -286,7 +288,7 @@ function checkAlignment(
   if (record.aspf === "s") {
     return dns.warn(
       id,
-      `aspf=s: Resend's return path is a subdomain of ${domain} (send. by default), so SPF only aligns relaxed, never counts here, and DMARC rests on DKIM alone`,
+      `aspf=s: Resend's return path is a subdomain of ${domain} (send. by default), which only aligns relaxed, so SPF never counts for DMARC and it rests on DKIM alone`,
       publish,
       { code: "strict-spf" },
     );

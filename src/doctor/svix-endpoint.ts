@@ -166,7 +166,7 @@ export function checkClerkEndpoint(input: {
     input.cutOver.length > 0
       ? clerk.fail(id, `${message}; ${input.cutOver.join(", ")} mail is lost`, fix, { code, details })
       : clerk.warn(id, `${message} (Clerk still delivers the templates itself)`, fix, { code, details });
-  const refresh = "pulumi up --refresh (re-creates the stack's ClerkWebhookEndpoint)";
+  const refresh = "pulumi up --refresh, which re-creates the stack's ClerkWebhookEndpoint";
   const matching = all.filter((e) => sameUrl(e.url, url));
   if (matching.length === 0) {
     const ours = all.find((e) => e.uid?.startsWith("auth-email-pipeline-"));
@@ -195,7 +195,7 @@ export function checkClerkEndpoint(input: {
       problem(
         "disabled",
         `the Clerk webhook endpoint ${ep.id} for ${url} is disabled (Svix disables endpoints that keep failing)`,
-        `fix the bridge, then enable it: Clerk Dashboard → Webhooks → ${ep.id} → Enable (or ${refresh})`,
+        `fix the bridge, then enable it in Clerk Dashboard → Webhooks → ${ep.id}, or run ${refresh}`,
       ),
     ];
   }

@@ -101,7 +101,7 @@ describe("doctor: Clerk", () => {
         status: "fail",
         code: "missing",
         message: `no Clerk webhook endpoint sends to ${clerkUrl()} (endpoints: https://old-bridge.example.com/webhooks/clerk): email.created never reaches the bridge; ${LOST}`,
-        fix: "pulumi up --refresh (re-creates the stack's ClerkWebhookEndpoint)",
+        fix: "pulumi up --refresh, which re-creates the stack's ClerkWebhookEndpoint",
       });
       const ours = await withEndpoint((e) => {
         e.url = "https://old-bridge.example.com/webhooks/clerk";

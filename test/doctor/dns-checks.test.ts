@@ -161,6 +161,14 @@ describe("DMARC (parsed by mailauth, RFC 9989)", () => {
     expect((await dmarc(record, { ...none, stack: "dev" })).every((r) => r.status === "pass")).toBe(true);
   });
 
+  it("a misspelled policy enforces nothing: it fails and p=none-in-prod warns", async () => {
+    const results = await dmarc({
+      "_dmarc.auth.example.com": ["v=DMARC1; p=rejct; rua=mailto:dmarc@example.com"],
+    });
+    expect(find(results, "dns.dmarc.policy")).toMatchObject({ status: "fail", code: "invalid-p" });
+    expect(find(results, "dns.dmarc.enforcement")).toMatchObject({ status: "warn", code: "not-enforcing" });
+  });
+
   it("adkim=s fails when the From domain is not the domain Resend signs", async () => {
     const record = {
       "_dmarc.auth.example.com": ["v=DMARC1; p=quarantine; pct=50; adkim=s; rua=mailto:dmarc@example.com"],
