@@ -235,6 +235,26 @@ describe("doctor: the bridge", () => {
     }
   });
 
+  it("a health answer of another shape passes; one reporting a problem warns with it", async () => {
+    for (const [body, status, code] of [
+      ['{"ok":true,"version":"2","checks":{"dynamodb":"ok"}}', "pass", undefined],
+      ["healthy", "pass", undefined],
+      ['{"status":"degraded","checks":{"ssm":"timeout"}}', "warn", "degraded"],
+    ] as const) {
+      const fake = await startCredulousBridge(body);
+      try {
+        const result = find(
+          (await runDoctor(world.inputs({ bridgeUrl: fake.url }))).results,
+          "bridge.health",
+        );
+        expect([result.status, result.code]).toEqual([status, code]);
+        if (code) expect(result.message).toBe(`${fake.url}/health answered 200 but reports "degraded"`);
+      } finally {
+        fake.server.close();
+      }
+    }
+  });
+
   it("messages in the dead-letter queue fail, with the queue and how to move them back", async () => {
     const { QueueArn } = (
       await world.sqs.call<{ Attributes: { QueueArn: string } }>("GetQueueAttributes", {

@@ -243,13 +243,18 @@ export async function closedPortUrl(): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-/** A bridge look-alike that answers 200 to everything, signed or not. */
-export async function startCredulousBridge(): Promise<{ url: string; server: Server }> {
+/**
+ * A bridge look-alike that answers 200 to everything, signed or not; `health` is the body of its
+ * `/health` answer (another shape than the bridge's own, as a newer ingest may send).
+ */
+export async function startCredulousBridge(
+  health = '{"status":"ok"}',
+): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     req.resume();
     req.on("end", () => {
       res.writeHead(200, { "content-type": "application/json" });
-      res.end('{"status":"ok"}');
+      res.end(req.url === "/health" ? health : '{"status":"ok"}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
