@@ -74,22 +74,3 @@ export function loadStack(stack: string, dir: string, env: Record<string, string
     };
   }
 }
-
-/** The `bridgeUrl` output from a `pulumi stack output --json` file. */
-export function readBridgeUrl(path: string): { ok: true; url: string } | { ok: false; problem: CheckResult } {
-  const fix = "pulumi stack output --json > outputs.json after pulumi up, or pass --bridge-url";
-  let outputs: unknown;
-  try {
-    outputs = JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    return {
-      ok: false,
-      problem: config.fail("config.outputs", `${path} is not readable JSON (${(err as Error).message})`, fix),
-    };
-  }
-  const url = (outputs as { bridgeUrl?: unknown } | null)?.bridgeUrl;
-  if (typeof url !== "string" || !/^https?:\/\//.test(url)) {
-    return { ok: false, problem: config.fail("config.outputs", `${path} has no bridgeUrl output`, fix) };
-  }
-  return { ok: true, url };
-}
