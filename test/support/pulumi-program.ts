@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect, vi } from "vitest";
 import type { ResendDnsRecord } from "../../infra/providers/resend-domain";
 import { settleAssets as settle } from "../../src/sandbox/local-cloud/aws-resources";
+import { asLanguageHost } from "../../src/sandbox/local-cloud/language-host";
 import { unwrapSecrets as unwrap } from "../../src/sandbox/local-cloud/serialized-provider";
 
 /**
@@ -229,29 +230,6 @@ export function bundleDir(): string {
   return process.env.BRIDGE_BUNDLE_DIR;
 }
 
-/**
- * Runs the program as Pulumi's Node language host does: an error thrown in an `apply` (which surfaces as an
- * unhandled rejection of the registrations that depend on it) fails the run with that error. The test
- * runner's own handlers are set aside meanwhile and get back every rejection that is not the program's.
- */
-async function asLanguageHost<T>(run: () => Promise<T>): Promise<T> {
-  const runnerHandlers = process.listeners("unhandledRejection");
-  process.removeAllListeners("unhandledRejection");
-  let fail: (reason: unknown) => void = () => undefined;
-  const failed = new Promise<never>((_, reject) => {
-    fail = reject;
-  });
-  process.on("unhandledRejection", (reason) => fail(reason));
-  try {
-    return await Promise.race([run(), failed]);
-  } finally {
-    // Registrations still in flight settle (and reject) here, while the run's handler still takes them.
-    await pulumi.runtime.disconnect().catch(() => undefined);
-    process.removeAllListeners("unhandledRejection");
-    for (const handler of runnerHandlers) process.on("unhandledRejection", handler);
-  }
-}
-
 export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   bundleDir();
   vi.resetModules();
@@ -317,6 +295,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
       outputs[key] = await new Promise((resolve) => value.apply(resolve));
       if (await pulumi.isSecret(value)) secretOutputs.add(key);
     }
+    await pulumi.runtime.disconnect();
     return { outputs, secretOutputs };
   });
   return {
