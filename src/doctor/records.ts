@@ -1,4 +1,5 @@
 import { createPublicKey } from "node:crypto";
+import { issuedProfile, PROFILE_SETTING, profileFix, type RecordProfile } from "../../infra/dns/profiles";
 import type { Answer, DnsLookup, MxValue } from "./dns-lookup";
 import { isSpfRecord, parseSpf } from "./spf";
 import { type CheckResult, resultsFor } from "./types";
@@ -38,7 +39,9 @@ function short(value: string): string {
 
 function publishFix(r: ExpectedRecord): string {
   const priority = r.type === "MX" ? ` priority ${r.priority ?? 10}` : "";
-  return `publish ${r.type} ${r.fqdn} = ${short(r.value)}${priority} (full value: Resend dashboard → Domains, or run pulumi up)`;
+  // A proxied or flattened CNAME answers with addresses, so a verifier never sees it.
+  const dnsOnly = r.type === "CNAME" ? " DNS-only (not proxied, not flattened)" : "";
+  return `publish ${r.type} ${r.fqdn} = ${short(r.value)}${priority}${dnsOnly} (full value: Resend dashboard → Domains, or run pulumi up)`;
 }
 
 /** DKIM tag list (`v=DKIM1; k=rsa; p=…`) → tag map. */
@@ -190,4 +193,38 @@ export function checkDkimKey(r: ExpectedRecord, facts: NameFacts): CheckResult[]
       ),
     ];
   }
+}
+
+/**
+ * Whether Resend's records have the shape the stack's `resendRecordProfile` declares. They decide: Resend
+ * fixes the shape when it creates a domain, and `pulumi up` writes no record while the setting differs.
+ */
+export function checkRecordProfile(
+  profile: RecordProfile,
+  records: ExpectedRecord[],
+  domain: string,
+  stack: string,
+): CheckResult {
+  const id = "dns.record-profile";
+  const issued = issuedProfile(records);
+  const sending = records.filter((r) => r.record === "SPF" || r.record === "DKIM").map(recordLabel);
+  if (issued === profile) {
+    return dns.pass(
+      id,
+      `Resend's records for ${domain} have the "${profile}" shape ${PROFILE_SETTING} declares`,
+    );
+  }
+  if (!issued) {
+    return dns.warn(
+      id,
+      `Resend's records for ${domain} fit no record profile (${sending.join("; ") || "no SPF or DKIM records"})`,
+      "compare them with the profiles in docs/providers.md; pulumi up stops on records no profile covers",
+    );
+  }
+  return dns.fail(
+    id,
+    `Resend's records for ${domain} have the "${issued}" shape (${sending.join("; ")}) but ${PROFILE_SETTING} is ` +
+      `"${profile}", so pulumi up stops before writing any record`,
+    `${profileFix(issued, stack)} (Resend picks the shape when it creates a domain; the setting follows it)`,
+  );
 }

@@ -6,6 +6,7 @@ import type { DnsLookup } from "./dns-lookup";
 import {
   checkDkimKey,
   checkExpectedRecord,
+  checkRecordProfile,
   type ExpectedRecord,
   fetchNameFacts,
   type NameFacts,
@@ -37,8 +38,18 @@ export interface DoctorInputs {
   bridgeTimeoutMs?: number;
 }
 
-/** Checks for every record Resend expects, each name looked up once; names are looked up in parallel. */
+/**
+ * The record shape against the stack's profile, then checks for every record Resend expects, each name
+ * looked up once; names are looked up in parallel.
+ */
 async function recordChecks(inputs: DoctorInputs, records: ExpectedRecord[]): Promise<CheckResult[]> {
+  const { settings } = inputs;
+  const shape = checkRecordProfile(
+    settings.resendRecordProfile,
+    records,
+    settings.sendingDomain,
+    inputs.stack,
+  );
   const facts = new Map<string, Promise<NameFacts>>();
   for (const { fqdn } of records) if (!facts.has(fqdn)) facts.set(fqdn, fetchNameFacts(fqdn, inputs.dns));
   const perRecord = await Promise.all(
@@ -53,7 +64,7 @@ async function recordChecks(inputs: DoctorInputs, records: ExpectedRecord[]): Pr
       ];
     }),
   );
-  return perRecord.flat();
+  return [shape, ...perRecord.flat()];
 }
 
 async function dnsChecks(inputs: DoctorInputs, resend: ResendFacts): Promise<CheckResult[]> {
