@@ -35,6 +35,7 @@ const sendingDomain = new SendingDomain("sending-domain", {
   zone: config.dnsZone,
   region: config.resendRegion,
   returnPath: config.returnPath,
+  recordProfile: config.resendRecordProfile,
   tls: config.resendTls,
   openTracking: config.openTracking,
   clickTracking: config.clickTracking,

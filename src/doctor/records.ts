@@ -1,4 +1,5 @@
 import { createPublicKey } from "node:crypto";
+import { issuedProfile, PROFILE_SETTING, profileFix, type RecordProfile } from "../../infra/dns/profiles";
 import type { Answer, DnsLookup, MxValue } from "./dns-lookup";
 import { isSpfRecord, parseSpf } from "./spf";
 import { type CheckResult, resultsFor } from "./types";
@@ -54,7 +55,9 @@ function short(value: string): string {
 /** Records change outside Pulumi (a dashboard edit): `--refresh` makes Pulumi notice and put them back. */
 function publishFix(r: ExpectedRecord): string {
   const priority = r.type === "MX" ? ` priority ${r.priority ?? 10}` : "";
-  return `publish ${r.type} ${r.fqdn} = ${short(r.value)}${priority} (in the DNS host's form: name ${r.relative} in zone ${r.zone}); pulumi up --refresh republishes the stack's records, --json has the full value`;
+  // A proxied or flattened CNAME answers with addresses, so a verifier never sees it.
+  const dnsOnly = r.type === "CNAME" ? " DNS-only (not proxied, not flattened)" : "";
+  return `publish ${r.type} ${r.fqdn} = ${short(r.value)}${priority}${dnsOnly} (in the DNS host's form: name ${r.relative} in zone ${r.zone}); pulumi up --refresh republishes the stack's records, --json has the full value`;
 }
 
 /** DKIM tag list (`v=DKIM1; k=rsa; p=…`) → tag map. */
@@ -288,4 +291,40 @@ export function checkDkimKey(r: ExpectedRecord, facts: NameFacts): CheckResult[]
       ),
     ];
   }
+}
+
+/**
+ * Whether Resend's records have the shape the stack's `resendRecordProfile` declares. They decide: Resend
+ * fixes the shape when it creates a domain, and `pulumi up` writes no record while the setting differs.
+ */
+export function checkRecordProfile(
+  profile: RecordProfile,
+  records: ExpectedRecord[],
+  domain: string,
+  stack: string,
+): CheckResult {
+  const id = "dns.record-profile";
+  const issued = issuedProfile(records);
+  const sending = records.filter((r) => r.record === "SPF" || r.record === "DKIM").map(recordLabel);
+  if (issued === profile) {
+    return dns.pass(
+      id,
+      `Resend's records for ${domain} have the "${profile}" shape ${PROFILE_SETTING} declares`,
+    );
+  }
+  if (!issued) {
+    return dns.warn(
+      id,
+      `Resend's records for ${domain} fit no record profile (${sending.join("; ") || "no SPF or DKIM records"})`,
+      "compare them with the profiles in docs/providers.md; pulumi up stops on records no profile covers",
+      { code: "unknown-shape" },
+    );
+  }
+  return dns.fail(
+    id,
+    `Resend's records for ${domain} have the "${issued}" shape (${sending.join("; ")}) but ${PROFILE_SETTING} is ` +
+      `"${profile}", so pulumi up stops before writing any record`,
+    `${profileFix(issued, stack)} (Resend picks the shape when it creates a domain; the setting follows it)`,
+    { code: "mismatch" },
+  );
 }

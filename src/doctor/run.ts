@@ -8,6 +8,7 @@ import type { DnsLookup } from "./dns-lookup";
 import {
   checkDkimKey,
   checkExpectedRecord,
+  checkRecordProfile,
   type ExpectedRecord,
   fetchNameFacts,
   type NameFacts,
@@ -47,9 +48,19 @@ export interface DoctorInputs {
   timeoutMs?: number;
 }
 
-/** Checks for every record Resend expects, each name looked up once; names are looked up in parallel. */
+/**
+ * The record shape against the stack's profile, then checks for every record Resend expects, each name
+ * looked up once; names are looked up in parallel.
+ */
 async function recordChecks(inputs: DoctorInputs, records: ExpectedRecord[]): Promise<CheckResult[]> {
-  const zone = inputs.settings.dnsZone;
+  const { settings } = inputs;
+  const zone = settings.dnsZone;
+  const shape = checkRecordProfile(
+    settings.resendRecordProfile,
+    records,
+    settings.sendingDomain,
+    inputs.stack,
+  );
   const facts = new Map<string, Promise<NameFacts>>();
   for (const { fqdn } of records) {
     if (!facts.has(fqdn)) facts.set(fqdn, fetchNameFacts(fqdn, zone, inputs.dns));
@@ -66,7 +77,7 @@ async function recordChecks(inputs: DoctorInputs, records: ExpectedRecord[]): Pr
       ];
     }),
   );
-  return perRecord.flat();
+  return [shape, ...perRecord.flat()];
 }
 
 async function spfChecks(record: ExpectedRecord, at: NameFacts, lookup: DnsLookup): Promise<CheckResult[]> {

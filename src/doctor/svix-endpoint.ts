@@ -1,5 +1,5 @@
-import type { ClerkWebhookMode } from "../settings/stack-config";
 import { BRIDGE_PATHS, bridgeEndpoint } from "../bridge/routes";
+import type { ClerkWebhookMode } from "../settings/stack-config";
 import { callJson, statusFailure } from "./http";
 import { type CallFailure, type CheckResult, type Fetched, resultsFor, unreachable } from "./types";
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RECORD_PROFILES, usesReturnPathCnames } from "../../infra/dns/profiles";
 import {
   CODE_LIFETIME_SECONDS,
   describeProblem,
@@ -93,6 +94,7 @@ const schema = z.object({
       error: "must be 1-63 letters, digits or '-', starting with a letter",
     })
     .default("send"),
+  resendRecordProfile: oneOf(RECORD_PROFILES).default("classic"),
   resendTls: oneOf(TLS_MODES).default("opportunistic"),
   adoptExistingDomain: flag(),
   openTracking: flag(),
@@ -161,6 +163,8 @@ const FIXES: Record<string, string> = {
   dnsTtl: "pulumi config set dnsTtl 300 (1 means automatic on Cloudflare)",
   resendRegion: "pulumi config set resendRegion us-east-1",
   returnPath: "pulumi config set returnPath send",
+  resendRecordProfile:
+    "pulumi config set resendRecordProfile classic (or cname, classic-dkim-cname, cname-dkim-cname: the shape of the records Resend lists for the domain)",
   resendTls: "pulumi config set resendTls opportunistic",
   adoptExistingDomain: "pulumi config set adoptExistingDomain true",
   openTracking: "pulumi config set openTracking false",
@@ -335,6 +339,15 @@ function crossFieldProblems(values: Record<string, string | undefined>, bad: Set
     if (!fromAddress.toLowerCase().endsWith(`@${sendingDomain}`)) {
       problem("fromAddress", `must be an address at the sending domain "${sendingDomain}"`);
     }
+  }
+  const profile = RECORD_PROFILES.find((p) => p === values.resendRecordProfile);
+  const returnPath = values.returnPath ?? "send";
+  if (profile && usesReturnPathCnames(profile) && returnPath.length > 62 && usable("returnPath")) {
+    problems.push({
+      key: "returnPath",
+      message: `must be at most 62 characters with resendRecordProfile "${profile}": Resend also asks for a CNAME at r${returnPath}, and a DNS label holds 63`,
+      fix: "pulumi config set returnPath send",
+    });
   }
   const policy = values.dmarcPolicy ?? "none";
   if (policy !== "none" && !values.dmarcRua && usable("dmarcPolicy")) {

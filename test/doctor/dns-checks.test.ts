@@ -5,6 +5,7 @@ import type { MxValue } from "../../src/doctor/dns-lookup";
 import {
   checkDkimKey,
   checkExpectedRecord,
+  checkRecordProfile,
   type ExpectedRecord,
   type NameFacts,
 } from "../../src/doctor/records";
@@ -40,6 +41,45 @@ const MX: ExpectedRecord = {
 function facts(fqdn: string, parts: Partial<Omit<NameFacts, "fqdn">>): NameFacts {
   return { fqdn, txt: absent, mx: absent, cname: absent, ...parts };
 }
+
+describe("the record profile against Resend's records", () => {
+  const cname = (fqdn: string, value: string): ExpectedRecord => ({
+    record: "SPF",
+    type: "CNAME",
+    fqdn,
+    relative: fqdn.slice(0, -".example.com".length),
+    zone: "example.com",
+    value,
+  });
+  const pair = [
+    cname("send.mail.example.com", "rp.x.resend-dns.com"),
+    cname("rsend.mail.example.com", "rrp.x"),
+  ];
+
+  it("passes the declared shape, fails another with the setting, and warns on a mix", () => {
+    expect(checkRecordProfile("cname", [DKIM, ...pair], "mail.example.com", "prod").status).toBe("pass");
+    expect(checkRecordProfile("cname-dkim-cname", [DKIM, ...pair], "mail.example.com", "prod")).toMatchObject(
+      {
+        status: "fail",
+        fix: expect.stringMatching(/^pulumi config set resendRecordProfile cname --stack prod /),
+      },
+    );
+    expect(checkRecordProfile("classic", [DKIM, MX, pair[0]!], "mail.example.com", "prod")).toMatchObject({
+      status: "warn",
+      message:
+        "Resend's records for mail.example.com fit no record profile (DKIM TXT resend._domainkey.mail.example.com; " +
+        "SPF MX send.mail.example.com; SPF CNAME send.mail.example.com)",
+    });
+  });
+
+  it("a missing CNAME's fix says DNS-only: proxied or flattened, it answers addresses", () => {
+    const [result] = checkExpectedRecord(pair[1]!, facts("rsend.mail.example.com", {}));
+    expect(result).toMatchObject({ check: "dns.spf-cname", status: "fail" });
+    expect(result?.fix).toBe(
+      "publish CNAME rsend.mail.example.com = rrp.x DNS-only (not proxied, not flattened) (in the DNS host's form: name rsend.mail in zone example.com); pulumi up --refresh republishes the stack's records, --json has the full value",
+    );
+  });
+});
 
 describe("expected records", () => {
   it("a DKIM key published with v=DKIM1 tags and split whitespace still matches Resend's", () => {

@@ -44,6 +44,7 @@ describe("doctor against a healthy stack", () => {
     expect(exitCode(report)).toBe(0);
     expect(report.results.map((r) => r.check)).toEqual([
       "dns.delegation",
+      "dns.record-profile",
       "dns.dkim-txt",
       "dns.dkim-key",
       "dns.spf-mx",
@@ -210,7 +211,9 @@ describe("doctor: DNS records", () => {
     const report = await runDoctor(
       world.inputs({ dns: resolverLookup({ server: `127.0.0.1:${port}`, timeoutMs: 200 }) }),
     );
-    const dns = report.results.filter((r) => r.area === "dns");
+    // The record shape is read from Resend, not from DNS, so it still passes.
+    expect(find(report.results, "dns.record-profile").status).toBe("pass");
+    const dns = report.results.filter((r) => r.area === "dns" && r.check !== "dns.record-profile");
     expect(dns.map((r) => [r.check, r.status])).toEqual([
       ["dns.delegation", "warn"],
       ["dns.dkim-txt", "warn"],
@@ -471,5 +474,37 @@ describe("doctor: DMARC", () => {
     );
     expect(publishedPolicy.fix).not.toContain("dmarcPolicy reject");
     expect(publishedPolicy.fix).toContain(`publish TXT ${DMARC_NAME} = "${HEALTHY_DMARC}"`);
+  });
+});
+
+describe("doctor: the record profile", () => {
+  it("names a profile that is not the shape Resend issued, and still checks the CNAME-form records", async () => {
+    world.sandbox.resend.recordShape = "cname";
+    try {
+      await world.createDomain("cnames.example.com");
+    } finally {
+      world.sandbox.resend.recordShape = "classic";
+    }
+    await world.sandbox.resend.settle();
+    const settings = world.settings({ sendingDomain: "cnames.example.com" });
+    const report = await runDoctor(world.inputs({ stack: "dev", settings }));
+    expect(find(report.results, "dns.record-profile")).toEqual({
+      area: "dns",
+      check: "dns.record-profile",
+      status: "fail",
+      code: "mismatch",
+      message:
+        'Resend\'s records for cnames.example.com have the "cname" shape (DKIM TXT resend._domainkey.cnames.example.com; ' +
+        "SPF CNAME send.cnames.example.com; SPF CNAME rsend.cnames.example.com) but resendRecordProfile is " +
+        '"classic", so pulumi up stops before writing any record',
+      fix: "pulumi config set resendRecordProfile cname --stack dev (Resend picks the shape when it creates a domain; the setting follows it)",
+    });
+    expect(exitCode(report)).toBe(1);
+    const spf = report.results.filter((r) => r.check === "dns.spf-cname");
+    expect(spf.map((r) => [r.status, r.message])).toEqual([
+      ["pass", "SPF CNAME send.cnames.example.com points to rp.us-east-1.resend-dns.com"],
+      ["pass", "SPF CNAME rsend.cnames.example.com points to rrp.us-east-1.resend-dns.com"],
+    ]);
+    expect(find(report.results, "resend.domain").status).toBe("pass");
   });
 });

@@ -51,6 +51,7 @@ describe("stack config", () => {
       logRetentionDays: 30,
       openTracking: false,
       clickTracking: false,
+      resendRecordProfile: "classic",
     });
     expect(config.secrets).toEqual({ resendApiKey: "re_live_abc", clerkSecretKey: "sk_live_abc" });
   });
@@ -123,6 +124,29 @@ describe("stack config", () => {
         key: "dmarcRua",
         fix: "pulumi config set dmarcRua dmarc-reports@example.com",
       }),
+    ]);
+  });
+
+  it("takes the record profile Resend issued, and a return path whose r-prefixed sibling fits a label", () => {
+    expect(
+      parseStackConfig(source({ ...VALID, resendRecordProfile: "cname-dkim-cname" })).resendRecordProfile,
+    ).toBe("cname-dkim-cname");
+    const bad = problemsOf({ ...VALID, resendRecordProfile: "cnames" });
+    expect(bad.problems).toEqual([
+      {
+        key: "resendRecordProfile",
+        message: 'must be one of "classic", "cname", "classic-dkim-cname", "cname-dkim-cname"',
+        fix: expect.stringMatching(/^pulumi config set resendRecordProfile classic \(or cname, /),
+      },
+    ]);
+    const longest = `a${"b".repeat(62)}`;
+    expect(parseStackConfig(source({ ...VALID, returnPath: longest })).returnPath).toBe(longest);
+    const tooLong = problemsOf({ ...VALID, returnPath: longest, resendRecordProfile: "cname" });
+    expect(tooLong.problems.map((p) => [p.key, p.message])).toEqual([
+      [
+        "returnPath",
+        `must be at most 62 characters with resendRecordProfile "cname": Resend also asks for a CNAME at r${longest}, and a DNS label holds 63`,
+      ],
     ]);
   });
 

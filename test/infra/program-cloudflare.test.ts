@@ -5,17 +5,23 @@ import {
   ACCOUNT,
   bundleDir,
   classicResendRecords,
+  cnameResendRecords,
   DEV_CLOUDFLARE_CONFIG,
   DEV_CLOUDFLARE_SECRETS,
   DKIM,
+  expectDeleteFirst,
+  expectWrittenAfter,
   FUNCTION_URL,
   isSecretEnvelope,
+  type MockResource,
   type ProgramRun,
   runProgram,
 } from "../support/pulumi-program";
 
 const DEV = DEV_CLOUDFLARE_CONFIG;
 const SECRETS = DEV_CLOUDFLARE_SECRETS;
+/** The 392-character DKIM key as Cloudflare stores it: two quoted strings of at most 255 bytes. */
+const CF_DKIM = `"${DKIM.slice(0, 255)}" "${DKIM.slice(255)}"`;
 const arn = (service: string, resource: string) => `arn:aws:${service}:us-east-1:${ACCOUNT}:${resource}`;
 
 describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
@@ -36,7 +42,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       ...common,
       name: "resend._domainkey.auth.example.com",
       type: "TXT",
-      content: `"${DKIM}"`,
+      content: CF_DKIM,
       comment: "auth-email-pipeline dev: Resend DKIM key",
     });
     expect(cf("sending-domain-spf-mx")).toEqual({
@@ -80,7 +86,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       timeoutSeconds: 1800,
       pollIntervalSeconds: 15,
       recordsFingerprint: [
-        `TXT resend._domainkey.auth.example.com "${DKIM}"`,
+        `TXT resend._domainkey.auth.example.com ${CF_DKIM}`,
         "MX send.auth.example.com 10 feedback-smtp.us-east-1.amazonses.com",
         'TXT send.auth.example.com "v=spf1 include:amazonses.com ~all"',
       ].join("\n"),
@@ -372,7 +378,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       deadLetterQueueName: "bounce-bridge-dlq-1a2b3c",
     });
     expect(run.outputs.dnsRecords).toEqual([
-      { name: "resend._domainkey.auth.example.com", type: "TXT", value: `"${DKIM}"`, ttl: 300 },
+      { name: "resend._domainkey.auth.example.com", type: "TXT", value: CF_DKIM, ttl: 300 },
       {
         name: "send.auth.example.com",
         type: "MX",
@@ -423,5 +429,106 @@ describe("preview of a new stack", () => {
         ["sending-domain-dmarc", "_dmarc.auth.example.com", "TXT"],
       ]),
     );
+  });
+});
+
+describe("the cname record profile on Cloudflare", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram({
+      stack: "dev",
+      config: { ...DEV, resendRecordProfile: "cname" },
+      secretKeys: SECRETS,
+      domainRecords: cnameResendRecords(),
+    });
+  });
+
+  it("writes the return-path CNAME pair DNS-only and unflattened, and the DKIM key as TXT", () => {
+    const common = { zoneId: "cf-zone-123", ttl: 300, proxied: false };
+    const cname = { ...common, type: "CNAME", settings: { flattenCname: false } };
+    expect(run.named("sending-domain-dkim").inputs).toEqual({
+      ...common,
+      name: "resend._domainkey.auth.example.com",
+      type: "TXT",
+      content: CF_DKIM,
+      comment: "auth-email-pipeline dev: Resend DKIM key",
+    });
+    expect(run.named("sending-domain-spf-mx").inputs).toEqual({
+      ...cname,
+      name: "send.auth.example.com",
+      content: "rp.us-east-1.resend-dns.com",
+      comment: "auth-email-pipeline dev: Resend return-path CNAME",
+    });
+    expect(run.named("sending-domain-spf-txt").inputs).toEqual({
+      ...cname,
+      name: "rsend.auth.example.com",
+      content: "rrp.us-east-1.resend-dns.com",
+      comment: "auth-email-pipeline dev: Resend return-path CNAME (r-prefixed)",
+    });
+    expect(run.ofType("cloudflare:index/dnsRecord:DnsRecord")).toHaveLength(4);
+    expect(run.outputs.dnsRecords).toEqual([
+      { name: "resend._domainkey.auth.example.com", type: "TXT", value: CF_DKIM, ttl: 300 },
+      { name: "send.auth.example.com", type: "CNAME", value: "rp.us-east-1.resend-dns.com", ttl: 300 },
+      { name: "rsend.auth.example.com", type: "CNAME", value: "rrp.us-east-1.resend-dns.com", ttl: 300 },
+    ]);
+  });
+
+  it("replaces a record whose name or type changes delete-first, freeing the return-path name first", () => {
+    const records = run.ofType("cloudflare:index/dnsRecord:DnsRecord");
+    expectDeleteFirst(records);
+    // From classic, spf-txt moves the SPF TXT off send.auth before spf-mx puts a CNAME there.
+    expectWrittenAfter(run, "sending-domain-spf-mx", "sending-domain-spf-txt");
+    expect(run.named("sending-domain-dmarc").options.dependsOn.sort()).toEqual([
+      "sending-domain-dkim",
+      "sending-domain-spf-mx",
+      "sending-domain-spf-txt",
+    ]);
+    const gate = run.named("sending-domain-verification");
+    expect(gate.inputs.recordsFingerprint).toBe(
+      [
+        `TXT resend._domainkey.auth.example.com ${CF_DKIM}`,
+        "CNAME send.auth.example.com rp.us-east-1.resend-dns.com",
+        "CNAME rsend.auth.example.com rrp.us-east-1.resend-dns.com",
+      ].join("\n"),
+    );
+  });
+
+  it("declares every record with its slot name and type in a preview, before the domain exists", async () => {
+    const preview = await runProgram({
+      stack: "dev",
+      config: { ...DEV, resendRecordProfile: "cname" },
+      secretKeys: SECRETS,
+      preview: true,
+    });
+    const declared = preview
+      .ofType("cloudflare:index/dnsRecord:DnsRecord")
+      .map((r) => [r.name, r.inputs.name, r.inputs.type]);
+    expect(declared.sort()).toEqual([
+      ["sending-domain-dkim", "resend._domainkey.auth.example.com", "TXT"],
+      ["sending-domain-dmarc", "_dmarc.auth.example.com", "TXT"],
+      ["sending-domain-spf-mx", "send.auth.example.com", "CNAME"],
+      ["sending-domain-spf-txt", "rsend.auth.example.com", "CNAME"],
+    ]);
+  });
+});
+
+describe("a classic stack whose domain Resend issued CNAME-form records", () => {
+  it("stops before writing any DNS record, naming the setting to change", async () => {
+    const created: MockResource[] = [];
+    const attempt = runProgram({
+      stack: "dev",
+      config: DEV,
+      secretKeys: SECRETS,
+      domainRecords: cnameResendRecords(),
+      created,
+    });
+    await expect(attempt).rejects.toThrow(
+      /have the "cname" shape, but resendRecordProfile is "classic"[\s\S]*fix: pulumi config set resendRecordProfile cname --stack dev/,
+    );
+    // A RunError: the language host prints its message alone, without the program's stack trace.
+    await expect(attempt).rejects.toMatchObject({ __pulumiRunError: true });
+    expect(created.map((r) => r.name)).toContain("sending-domain-resend");
+    expect(created.filter((r) => r.type === "cloudflare:index/dnsRecord:DnsRecord")).toEqual([]);
+    expect(created.filter((r) => r.name === "sending-domain-verification")).toEqual([]);
   });
 });

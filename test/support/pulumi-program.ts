@@ -2,9 +2,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
 import type { ResendDnsRecord } from "../../infra/providers/resend-domain";
 import { settleAssets as settle } from "../../src/sandbox/local-cloud/aws-resources";
+import { asLanguageHost } from "../../src/sandbox/local-cloud/language-host";
 import { unwrapSecrets as unwrap } from "../../src/sandbox/local-cloud/serialized-provider";
 
 /**
@@ -30,8 +31,57 @@ export interface MockResource {
   inputs: Record<string, unknown>;
   /** Dynamic resources: the serialized provider module, as Pulumi's host would load it. */
   providerText?: string;
+  /** Resource options as the engine received them; `dependsOn` by resource name. */
+  options: ResourceOptionsSeen;
   started: number;
   finished: number;
+}
+
+export interface ResourceOptionsSeen {
+  deleteBeforeReplace: boolean;
+  replaceOnChanges: string[];
+  dependsOn: string[];
+}
+
+interface RegisterRequest {
+  getName(): string;
+  getDeletebeforereplace(): boolean;
+  getReplaceonchangesList(): string[];
+  getDependenciesList(): string[];
+}
+
+/** Wraps the mock monitor to see what `newResource` is not shown: the options the engine would act on. */
+function recordOptions(seen: Map<string, ResourceOptionsSeen>): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, callback: unknown): Promise<void>;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    seen.set(req.getName(), {
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+      replaceOnChanges: req.getReplaceonchangesList(),
+      dependsOn: req.getDependenciesList().map((urn) => urn.split("::").at(-1) as string),
+    });
+    return register(req, callback);
+  };
+}
+
+/** Every record resource is replaced delete-first when its name or type changes, never updated in place. */
+export function expectDeleteFirst(records: MockResource[]): void {
+  expect(records.length).toBeGreaterThan(0);
+  for (const record of records) {
+    expect(record.options, record.name).toMatchObject({
+      deleteBeforeReplace: true,
+      replaceOnChanges: ["name", "type"],
+    });
+  }
+}
+
+/** Record `later` waits for record `earlier` (beside the domain both take values from) and starts after it. */
+export function expectWrittenAfter(run: ProgramRun, later: string, earlier: string): void {
+  expect(run.named(later).options.dependsOn.sort()).toEqual(["sending-domain-resend", earlier].sort());
+  expect(run.named(earlier).options.dependsOn).toEqual(["sending-domain-resend"]);
+  expect(run.named(later).started).toBeGreaterThan(run.named(earlier).finished);
 }
 
 export interface ProgramRun {
@@ -86,6 +136,49 @@ export const DEV_CLOUDFLARE_CONFIG = {
 };
 export const DEV_CLOUDFLARE_SECRETS = ["resendApiKey", "clerkSecretKey", "cloudflare:apiToken"];
 
+/** The CNAME-form return path: a CNAME at the return path and one at its `r`-prefixed sibling. */
+export function cnameReturnPathRecords(label = "auth", returnPath = "send"): ResendDnsRecord[] {
+  const cname = (name: string, value: string): ResendDnsRecord => ({
+    record: "SPF",
+    name,
+    type: "CNAME",
+    ttl: "Auto",
+    status: "not_started",
+    value,
+  });
+  return [
+    cname(`${returnPath}.${label}`, "rp.us-east-1.resend-dns.com"),
+    cname(`r${returnPath}.${label}`, "rrp.us-east-1.resend-dns.com"),
+  ];
+}
+
+/** The `cname` profile: CNAME-form return path, DKIM TXT. */
+export function cnameResendRecords(label = "auth", returnPath = "send"): ResendDnsRecord[] {
+  return [
+    ...cnameReturnPathRecords(label, returnPath),
+    ...classicResendRecords(label, returnPath).filter((r) => r.record === "DKIM"),
+  ];
+}
+
+/** SES Easy DKIM selectors as Resend's CNAME-form DKIM lists them (not in name order). */
+export const DKIM_SELECTORS = [
+  "qklz5ozk742hhql3vmekdu3pr4f5ggsj",
+  "eeaemodxoao5hxwjvhywx4bo5mswjw6v",
+  "nu22pfdfqaxdybogtw3ebaokmalv5mxg",
+];
+
+/** Three DKIM CNAMEs `<selector>._domainkey` → `<selector>.dkim.amazonses.com.` (trailing dot, as in the SDK). */
+export function dkimCnameRecords(label = "auth"): ResendDnsRecord[] {
+  return DKIM_SELECTORS.map((selector) => ({
+    record: "DKIM",
+    name: `${selector}._domainkey.${label}`,
+    type: "CNAME",
+    ttl: "Auto",
+    status: "not_started",
+    value: `${selector}.dkim.amazonses.com.`,
+  }));
+}
+
 /** A 2048-bit DKIM key: 392 characters, longer than one TXT string. */
 export const DKIM = `p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA${"x".repeat(340)}IDAQAB`;
 
@@ -96,6 +189,8 @@ export interface RunOptions {
   secretKeys?: string[];
   preview?: boolean;
   domainRecords?: ResendDnsRecord[];
+  /** Collects the created resources as they are created, so a failed run shows what it got to. */
+  created?: MockResource[];
   /** Milliseconds a resource type's creation takes, to make ordering observable. */
   delays?: Record<string, number>;
   /** The `version` AWS reports for an SSM parameter, by parameter name; 1 when not given. */
@@ -163,7 +258,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   vi.resetModules();
   const config = Object.fromEntries(Object.entries(options.config).map(([k, v]) => [fullKey(k), v]));
   pulumi.runtime.setAllConfig(config, (options.secretKeys ?? []).map(fullKey));
-  const resources: MockResource[] = [];
+  const resources: MockResource[] = options.created ?? [];
+  const seenOptions = new Map<string, ResourceOptionsSeen>();
   let clock = 0;
   await pulumi.runtime.setMocks(
     {
@@ -181,6 +277,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
           inputs,
           started,
           finished: ++clock,
+          options: seenOptions.get(args.name) as ResourceOptionsSeen,
           ...(typeof providerText === "string" ? { providerText } : {}),
         });
         const state = { ...inputs, ...mockState(args.type, args.name, inputs, options) };
@@ -207,19 +304,23 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     options.stack,
     options.preview ?? false,
   );
-  const program = (await import("../../infra/index.js")) as Record<string, unknown>;
-  const outputs: Record<string, unknown> = {};
-  const secretOutputs = new Set<string>();
-  for (const [key, value] of Object.entries(program)) {
-    // In a preview unknown outputs never resolve; only the registrations are of interest there.
-    if (!pulumi.Output.isInstance(value) || options.preview) {
-      outputs[key] = value;
-      continue;
+  recordOptions(seenOptions);
+  const { outputs, secretOutputs } = await asLanguageHost(async () => {
+    const program = (await import("../../infra/index.js")) as Record<string, unknown>;
+    const outputs: Record<string, unknown> = {};
+    const secretOutputs = new Set<string>();
+    for (const [key, value] of Object.entries(program)) {
+      // In a preview unknown outputs never resolve; only the registrations are of interest there.
+      if (!pulumi.Output.isInstance(value) || options.preview) {
+        outputs[key] = value;
+        continue;
+      }
+      outputs[key] = await new Promise((resolve) => value.apply(resolve));
+      if (await pulumi.isSecret(value)) secretOutputs.add(key);
     }
-    outputs[key] = await new Promise((resolve) => value.apply(resolve));
-    if (await pulumi.isSecret(value)) secretOutputs.add(key);
-  }
-  await pulumi.runtime.disconnect();
+    await pulumi.runtime.disconnect();
+    return { outputs, secretOutputs };
+  });
   return {
     resources,
     outputs,

@@ -5,6 +5,7 @@ import { parse } from "yaml";
 import { PROJECT } from "../../../infra/config";
 import type { Sandbox, SandboxOptions } from "../index";
 import { LocalCloud, type LocalCloudOptions } from "./index";
+import { asLanguageHost } from "./language-host";
 
 export { PROJECT };
 export const SANDBOX_STACK = "sandbox";
@@ -111,7 +112,7 @@ export async function upIntoLocalCloud(options: UpOptions): Promise<UpResult> {
       await pulumi.runtime.disconnect();
       return outputs;
     };
-    const outputs = await Promise.race([run(), cloud.failed, timedOut]);
+    const outputs = await asLanguageHost(run, [cloud.failed, timedOut]);
     return { cloud, outputs };
   } catch (err) {
     await cloud.close();

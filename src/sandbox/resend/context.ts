@@ -1,7 +1,7 @@
 import type { StandInServer } from "../core/server";
 import type { VendorClock } from "../core/vendor-clock";
 import type { BackgroundWork } from "./clock";
-import type { DomainState } from "./domain-model";
+import type { DomainState, RecordShape } from "./domain-model";
 import type { RequestGate, RouteAccess } from "./gate";
 
 /** What the route modules of the Resend stand-in share. */
@@ -13,6 +13,8 @@ export interface ResendContext {
   /** Insertion order = creation order; lists show newest first. */
   domains: Map<string, DomainState>;
   zoneApex: (domain: string) => string;
+  /** The record shape new domains get; a domain keeps the shape it was created with. */
+  recordShape: RecordShape;
   /** Wraps `data` in Resend's envelope `{type, created_at, data}` and hands it to the webhook dispatcher. */
   emit(type: string, data: unknown): void;
 }

@@ -6,7 +6,15 @@ import { BackgroundWork } from "./clock";
 import type { ResendContext } from "./context";
 import { registerControlRoutes } from "./control";
 import { DnsChecker } from "./dns-check";
-import { type DomainState, defaultZoneApex, domainEventData, newDomain, type Region } from "./domain-model";
+import {
+  type DomainState,
+  defaultZoneApex,
+  domainEventData,
+  newDomain,
+  RECORD_SHAPES,
+  type RecordShape,
+  type Region,
+} from "./domain-model";
 import { registerDomainRoutes } from "./domains";
 import { EmailService, type SentEmail } from "./emails";
 import { errorShapes, faultBody } from "./errors";
@@ -18,6 +26,7 @@ import { DEFAULT_VERIFICATION_TIMING, DomainVerifier, type VerificationTiming } 
 import { WebhookRegistry } from "./webhooks";
 
 export type { ApiKeyPermission, ApiKeyView } from "./api-keys";
+export type { RecordShape } from "./domain-model";
 export type { SentEmail } from "./emails";
 export type { ForcedOutcome, Outcome } from "./outcomes";
 export type { SuppressionEntry, SuppressionOrigin } from "./suppressions";
@@ -36,6 +45,8 @@ export interface ResendStandInOptions {
   zoneApex?: (domain: string) => string;
   /** Vendor-time verification durations (before `timeScale`); defaults: 10 s, 1 h, 72 h, 1 h. */
   verification?: Partial<VerificationTiming>;
+  /** The record shape new domains get (`classic`, `cname`, …); default `classic`. */
+  recordShape?: RecordShape;
 }
 
 /** An event as the stand-in emitted it (whether or not any webhook was subscribed). */
@@ -72,6 +83,8 @@ export interface ResendStandIn {
   rateLimitPerSecond: number;
   sendLatencyMs: number;
   timeScale: number;
+  /** The record shape domains created from now on get; existing domains keep theirs. */
+  recordShape: RecordShape;
   /** Resolves once pending verifications, email event sequences and webhook deliveries are done. */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -96,6 +109,7 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
     work,
     domains,
     zoneApex: opts.zoneApex ?? defaultZoneApex,
+    recordShape: checkedShape(opts.recordShape ?? "classic"),
     emit(type, data) {
       const event = { type, created_at: new Date().toISOString(), data };
       emitted.push(event);
@@ -153,6 +167,7 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
         openTracking: false,
         clickTracking: false,
         capabilities: { sending: "enabled", receiving: "disabled" },
+        recordShape: ctx.recordShape,
       });
       for (const record of domain.records) record.status = "verified";
       domain.verifiedWithoutDns = true;
@@ -177,6 +192,12 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
     get timeScale() {
       return clock.timeScale;
     },
+    get recordShape() {
+      return ctx.recordShape;
+    },
+    set recordShape(value: RecordShape) {
+      ctx.recordShape = checkedShape(value);
+    },
     set timeScale(value: number) {
       clock.timeScale = value;
       dispatcher.timeScale = value;
@@ -196,4 +217,11 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
   };
   registerControlRoutes(server, standIn);
   return standIn;
+}
+
+function checkedShape(shape: RecordShape): RecordShape {
+  if (!RECORD_SHAPES.includes(shape)) {
+    throw new Error(`record shape must be one of ${RECORD_SHAPES.join(", ")} (got ${JSON.stringify(shape)})`);
+  }
+  return shape;
 }
