@@ -61,6 +61,7 @@ const bridge = new BounceBridge("bounce-bridge", {
   replyTo: config.replyTo,
   extraHeaders: config.extraHeaders,
   codeLifetimeSeconds: config.codeLifetimeSeconds,
+  codeLifetimes: config.codeLifetimes,
   memoryMb: config.bridgeMemoryMb,
   sendConcurrency: config.sendConcurrency,
   logRetentionDays: config.logRetentionDays,

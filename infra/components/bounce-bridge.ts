@@ -21,6 +21,8 @@ export interface BounceBridgeArgs {
   replyTo?: string;
   extraHeaders?: Record<string, string>;
   codeLifetimeSeconds: number;
+  /** Lifetimes per Clerk template slug (the stack's `codeLifetimes`), read by the bridge's config. */
+  codeLifetimes?: Record<string, number>;
   memoryMb: number;
   sendConcurrency: number;
   logRetentionDays: number;
@@ -127,6 +129,7 @@ export class BounceBridge extends pulumi.ComponentResource {
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(project, stack),
       ...(args.replyTo ? { BRIDGE_REPLY_TO: args.replyTo } : {}),
       ...(args.extraHeaders ? { BRIDGE_EXTRA_HEADERS: JSON.stringify(args.extraHeaders) } : {}),
+      ...(args.codeLifetimes ? { BRIDGE_CODE_LIFETIMES: JSON.stringify(args.codeLifetimes) } : {}),
     };
 
     const bridgeFunction = (role: BridgeRole, timeout: number) => {
