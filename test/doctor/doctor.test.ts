@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RESEND_EVENTS } from "../../src/bridge/events";
 import { startLocalBridge } from "../../src/bridge/local";
+import { checkSvixApp } from "../../src/doctor/clerk";
 import { resolverLookup } from "../../src/doctor/dns-lookup";
 import { exitCode, formatJson, formatText } from "../../src/doctor/report";
 import { runDoctor } from "../../src/doctor/run";
@@ -347,6 +348,27 @@ describe("doctor: Clerk faults", () => {
     const result = find(report.results, "clerk.svix-app");
     expect(result.status).toBe("fail");
     expect(result.fix).toBe("pulumi up creates it (clerkWebhookMode portal), together with the endpoint");
+  });
+
+  it("in manual mode, the missing Svix app's fix names the events, spelled as Clerk sends them", () => {
+    const result = checkSvixApp(
+      {
+        key: { ok: true, value: 0 },
+        templates: {},
+        svixApp: {
+          ok: false,
+          failure: { transient: false, status: 400, code: "svix_app_missing", message: "" },
+        },
+      },
+      "manual",
+      "https://bridge.example.com/",
+    );
+    expect(result).toMatchObject({ status: "fail", check: "clerk.svix-app" });
+    expect(result.fix).toBe(
+      "open Clerk Dashboard → Webhooks (that creates the app) and add the endpoint " +
+        "https://bridge.example.com/webhooks/clerk subscribed to email.created, user.created, user.updated, " +
+        "user.deleted (email.created, not the emails.created of Clerk's email template guide)",
+    );
   });
 
   it("a rejected secret key fails; an unreachable Clerk only warns", async () => {
