@@ -64,6 +64,7 @@ const bridge = new BounceBridge("bounce-bridge", {
   replyTo: config.replyTo,
   extraHeaders: config.extraHeaders,
   codeLifetimeSeconds: config.codeLifetimeSeconds,
+  codeLifetimes: config.codeLifetimes,
   memoryMb: config.bridgeMemoryMb,
   sendConcurrency: config.sendConcurrency,
   ingestReservedConcurrency: config.ingestReservedConcurrency,

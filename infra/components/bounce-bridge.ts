@@ -35,6 +35,8 @@ export interface BounceBridgeArgs {
   replyTo?: string;
   extraHeaders?: Record<string, string>;
   codeLifetimeSeconds: number;
+  /** Lifetimes per Clerk template slug (the stack's `codeLifetimes`), read by the bridge's config. */
+  codeLifetimes?: Record<string, number>;
   memoryMb: number;
   sendConcurrency: number;
   /** Concurrent ingest invocations reserved for (and capped at): a flood on the public URL stops here. */
@@ -179,6 +181,7 @@ export class BounceBridge extends pulumi.ComponentResource {
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(project, stack),
       ...(args.replyTo ? { BRIDGE_REPLY_TO: args.replyTo } : {}),
       ...(args.extraHeaders ? { BRIDGE_EXTRA_HEADERS: JSON.stringify(args.extraHeaders) } : {}),
+      ...(args.codeLifetimes ? { BRIDGE_CODE_LIFETIMES: JSON.stringify(args.codeLifetimes) } : {}),
     };
     const environmentFor = (role: BridgeRole) => {
       const version = secretsVersion[role];

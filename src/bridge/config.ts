@@ -3,6 +3,7 @@ import {
   describeProblem,
   type FieldResult,
   parseCodeLifetime,
+  parseCodeLifetimes,
   parseDisplayName,
   parseEmailAddress,
   parseExtraHeaders,
@@ -34,6 +35,8 @@ export interface BridgeConfig {
   fromName: string;
   replyTo: string | undefined;
   codeLifetimeSeconds: number;
+  /** Lifetimes per Clerk template slug, replacing the built-in ones (src/bridge/clerk-templates.ts). */
+  codeLifetimes: Readonly<Record<string, number>>;
   stack: string;
   extraHeaders: Record<string, string>;
   clerkApiUrl: string | undefined;
@@ -121,7 +124,7 @@ export function readBridgeConfig(role: BridgeRole, env: Env = process.env): Brid
     }
     replyTo = stackSetting("BRIDGE_REPLY_TO", "replyTo", parseReplyTo(env.BRIDGE_REPLY_TO), undefined);
     if (env.BRIDGE_EXTRA_HEADERS !== undefined) {
-      const headers = parseJson(env.BRIDGE_EXTRA_HEADERS);
+      const headers = parseJson(env.BRIDGE_EXTRA_HEADERS, '{"X-Header":"value"}');
       const parsed = headers.ok ? parseExtraHeaders(headers.value) : headers;
       extraHeaders = stackSetting("BRIDGE_EXTRA_HEADERS", "extraHeaders", parsed, {});
     }
@@ -136,6 +139,12 @@ export function readBridgeConfig(role: BridgeRole, env: Env = process.env): Brid
           parseCodeLifetime(env.BRIDGE_CODE_LIFETIME_SECONDS),
           DEFAULT_CODE_LIFETIME_SECONDS,
         );
+  let codeLifetimes: Record<string, number> = {};
+  if (env.BRIDGE_CODE_LIFETIMES !== undefined) {
+    const lifetimes = parseJson(env.BRIDGE_CODE_LIFETIMES, '{"invitation":604800}');
+    const parsed = lifetimes.ok ? parseCodeLifetimes(lifetimes.value) : lifetimes;
+    codeLifetimes = stackSetting("BRIDGE_CODE_LIFETIMES", "codeLifetimes", parsed, {});
+  }
   const maxBodyBytes = positiveInteger(env.BRIDGE_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES, problems);
   let stack = required("BRIDGE_STACK", "set it to the Pulumi stack name (used in email tags)");
   if (stack) stack = stackSetting("BRIDGE_STACK", "name", parseStackName(env.BRIDGE_STACK ?? ""), "");
@@ -149,6 +158,7 @@ export function readBridgeConfig(role: BridgeRole, env: Env = process.env): Brid
     fromName,
     replyTo,
     codeLifetimeSeconds,
+    codeLifetimes,
     stack,
     extraHeaders,
     clerkApiUrl: optional("BRIDGE_CLERK_API_URL"),
@@ -166,11 +176,14 @@ function positiveInteger(raw: string | undefined, fallback: number, problems: st
   return fallback;
 }
 
-/** `BRIDGE_EXTRA_HEADERS` holds the stack's extraHeaders as JSON, e.g. `{"List-Unsubscribe":"<mailto:…>"}`. */
-function parseJson(raw: string): FieldResult<unknown> {
+/**
+ * `BRIDGE_EXTRA_HEADERS` and `BRIDGE_CODE_LIFETIMES` hold the stack's extraHeaders and codeLifetimes as JSON,
+ * e.g. `{"List-Unsubscribe":"<mailto:…>"}`, `{"invitation":604800}`.
+ */
+function parseJson(raw: string, example: string): FieldResult<unknown> {
   try {
     return { ok: true, value: JSON.parse(raw) };
   } catch {
-    return { ok: false, problem: 'is not valid JSON: use an object such as {"X-Header":"value"}' };
+    return { ok: false, problem: `is not valid JSON: use an object such as ${example}` };
   }
 }

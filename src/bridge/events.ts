@@ -3,6 +3,9 @@
  * the fields the bridge uses (hand-written checks keep the bundle small), drops what the bridge ignores, and
  * slims user events to the few fields the worker needs before they go on the queue.
  */
+import { misspelledClerkEvent, ownValiditySeconds } from "./clerk-templates";
+import { isClerkTestModeEmail } from "./clerk-test-mode";
+
 export type WebhookSource = "clerk" | "resend";
 
 export interface SendJob {
@@ -16,6 +19,10 @@ export interface SendJob {
   userId?: string;
   /** When Clerk created the email (and so the code in it), ms since the epoch. */
   createdAtMs: number;
+  /** How long the email says it is valid (an invitation's `expires_in_days`), in seconds. */
+  validForSeconds?: number;
+  /** Clerk's test mode covers it (`+clerk_test`, code 424242): recorded, never sent (clerk-test-mode.ts). */
+  clerkTestMode?: true;
 }
 
 export interface UserJob {
@@ -57,7 +64,8 @@ export interface QueueMessage {
 
 export type Decision =
   | { action: "enqueue"; type: string; job: BridgeJob }
-  | { action: "ignore"; type: string; reason: string }
+  /** `warn`: acknowledged so the sender stops retrying, but something a person should look at. */
+  | { action: "ignore"; type: string; reason: string; warn?: true }
   | { action: "reject"; problem: string };
 
 /** Clerk event types the bridge acts on: subscribe the Clerk endpoint to these. */
@@ -136,22 +144,33 @@ function decideClerk(type: string, envelope: Json, data: Json): Decision {
       }
       // email.created fires for every email; Clerk already delivers those with delivered_by_clerk true.
       if (data.delivered_by_clerk) return { action: "ignore", type, reason: "delivered by Clerk" };
+      const clerkEmailId = str(data, "id", "data");
       const slug = optStr(data, "slug", "data");
+      // Optional in Clerk's spec. Refusing it would only make Svix retry, for a day, an email nobody can send.
+      if (data.to_email_address === undefined || data.to_email_address === null) {
+        const template = slug ? ` (template ${slug})` : "";
+        const reason = `email ${clerkEmailId}${template} has no to_email_address: nothing to send it to`;
+        return { action: "ignore", type, reason, warn: true };
+      }
+      const to = recipientAddress(str(data, "to_email_address", "data"));
       const userId = optStr(data, "user_id", "data");
       const text = optStr(data, "body_plain", "data");
+      const validForSeconds = ownValiditySeconds(data.data);
       return {
         action: "enqueue",
         type,
         job: {
           kind: "send",
-          clerkEmailId: str(data, "id", "data"),
-          to: recipientAddress(str(data, "to_email_address", "data")),
+          clerkEmailId,
+          to,
           subject: str(data, "subject", "data"),
           html: str(data, "body", "data"),
           ...(text ? { text } : {}),
           ...(slug ? { slug } : {}),
           ...(userId ? { userId } : {}),
           createdAtMs: clerkTimestampMs(envelope.timestamp) ?? Date.now(),
+          ...(validForSeconds !== undefined ? { validForSeconds } : {}),
+          ...(isClerkTestModeEmail(to, data.data) ? { clerkTestMode: true as const } : {}),
         },
       };
     }
@@ -185,8 +204,11 @@ function decideClerk(type: string, envelope: Json, data: Json): Decision {
     }
     case "user.deleted":
       return { action: "enqueue", type, job: { kind: "user_deleted", userId: str(data, "id", "data") } };
-    default:
+    default: {
+      const misspelled = misspelledClerkEvent(type);
+      if (misspelled) return { action: "reject", problem: misspelled };
       return { action: "ignore", type, reason: "event type not handled by the bridge" };
+    }
   }
 }
 

@@ -115,7 +115,8 @@ export function createIngestHandler(deps: IngestDeps): IngestHandler {
       return json(400, { error: `malformed payload: ${decision.problem}` });
     }
     if (decision.action === "ignore") {
-      logger.info("webhook ignored", { source, svixId, type: decision.type, reason: decision.reason });
+      const level = decision.warn ? "warn" : "info";
+      logger[level]("webhook ignored", { source, svixId, type: decision.type, reason: decision.reason });
       return json(200, { status: "ignored", reason: decision.reason });
     }
 

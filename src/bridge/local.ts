@@ -59,6 +59,7 @@ const LOCAL_SETTINGS: SendSettings = {
   fromName: "Acme",
   replyTo: undefined,
   codeLifetimeSeconds: DEFAULT_CODE_LIFETIME_SECONDS,
+  codeLifetimes: {},
   stack: "local",
   extraHeaders: {},
 };

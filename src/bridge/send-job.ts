@@ -1,6 +1,8 @@
 import { type BackoffPolicy, defaultSleep, withBackoff } from "../lib/backoff";
 import { stackTagValue } from "../settings/fields";
 import { formatFromHeader } from "../settings/from-header";
+import { sendLifetimeSeconds } from "./clerk-templates";
+import { recordTestModeSend } from "./clerk-test-mode";
 import type { BridgeConfig } from "./config";
 import { reconcileOwners } from "./delivery-job";
 import { type EmailSender, type OutgoingEmail, type SendOutcome, tagValue } from "./email-sender";
@@ -11,7 +13,7 @@ import type { UserDirectory } from "./users";
 
 export type SendSettings = Pick<
   BridgeConfig,
-  "fromAddress" | "fromName" | "replyTo" | "codeLifetimeSeconds" | "stack" | "extraHeaders"
+  "fromAddress" | "fromName" | "replyTo" | "codeLifetimeSeconds" | "codeLifetimes" | "stack" | "extraHeaders"
 >;
 
 export interface SendDeps {
@@ -62,7 +64,13 @@ function buildEmail(job: SendJob, settings: SendSettings): OutgoingEmail {
   };
 }
 
-export type SendResult = "sent" | "already_processed" | "dropped_stale" | "suppressed" | "failed";
+export type SendResult =
+  | "sent"
+  | "already_processed"
+  | "dropped_stale"
+  | "suppressed"
+  | "failed"
+  | "test_mode";
 
 /**
  * One Clerk `email.created` (delivered_by_clerk false): drop stale codes, honour the suppression ledger, else
@@ -85,8 +93,10 @@ export async function processSend(job: SendJob, deps: SendDeps): Promise<SendRes
   }
   const base = { clerkEmailId: job.clerkEmailId, to: job.to, userId: job.userId, slug: job.slug };
 
+  // Clerk's own rules: test-mode recipients are not sent to, and each template has its lifetime.
+  if (job.clerkTestMode) return recordTestModeSend(job, deps);
   const ageMs = now() - job.createdAtMs;
-  if (ageMs > deps.settings.codeLifetimeSeconds * 1000) {
+  if (ageMs > sendLifetimeSeconds(job, deps) * 1000) {
     await deps.store.recordSend({
       ...base,
       status: "dropped_stale",

@@ -83,7 +83,8 @@ export function ownsAddress(owner: AddressOwner, address: string): boolean {
   return owner.addresses.some((a) => normalizeAddress(a) === wanted);
 }
 
-export type SendStatus = "sent" | "failed" | "suppressed" | "dropped_stale";
+/** `test_mode`: a Clerk test-mode recipient (`+clerk_test`), acknowledged and never sent. */
+export type SendStatus = "sent" | "failed" | "suppressed" | "dropped_stale" | "test_mode";
 
 export interface TimelineEntry {
   type: string;

@@ -10,6 +10,8 @@ export const METRICS = {
   secretInvalid: "WebhookSecretInvalid",
   sent: "EmailSent",
   droppedStale: "EmailDroppedStale",
+  /** A Clerk test-mode recipient (`+clerk_test`): recorded, not sent (src/bridge/clerk-test-mode.ts). */
+  testMode: "EmailTestMode",
   suppressed: "EmailSuppressed",
   bouncedHard: "BouncedHard",
   bouncedSoft: "BouncedSoft",

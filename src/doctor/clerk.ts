@@ -1,3 +1,5 @@
+import { MISSPELLED_CLERK_EVENTS } from "../bridge/clerk-templates";
+import { CLERK_EVENTS } from "../bridge/events";
 import { BRIDGE_PATHS, bridgeEndpoint } from "../bridge/routes";
 import type { ClerkWebhookMode } from "../settings/stack-config";
 import { callJson } from "./http";
@@ -133,6 +135,14 @@ export function checkTemplates(facts: ClerkFacts, bridgeUp: boolean): CheckResul
   });
 }
 
+/**
+ * The events the Clerk endpoint needs, with the spelling guides get wrong: Clerk's email template guide says
+ * `emails.created`, which Clerk never sends, so an endpoint subscribed to it gets no email at all.
+ */
+const SUBSCRIBED_TO = `subscribed to ${CLERK_EVENTS.join(", ")} (${Object.entries(MISSPELLED_CLERK_EVENTS)
+  .map(([wrong, right]) => `${right}, not the ${wrong} of Clerk's email template guide`)
+  .join("; ")})`;
+
 export function checkSvixApp(
   facts: ClerkFacts,
   mode: ClerkWebhookMode,
@@ -144,7 +154,7 @@ export function checkSvixApp(
   const fix =
     mode === "portal"
       ? "pulumi up --refresh creates it (clerkWebhookMode portal), together with the endpoint"
-      : `open Clerk Dashboard → Webhooks (that creates the app) and add the endpoint ${endpoint}`;
+      : `open Clerk Dashboard → Webhooks (that creates the app) and add the endpoint ${endpoint} ${SUBSCRIBED_TO}`;
   if (facts.svixPortal.failure.code === "svix_app_missing") {
     return clerk.fail(
       id,

@@ -76,22 +76,38 @@ const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A header value may hold tabs, but no other control character: CR/LF would inject headers. */
 const HEADER_VALUE_CONTROL = /(?!\t)[\p{Cc}\u2028\u2029]/u;
 
+/**
+ * A JSON-decoded object whose every entry passes `entry`; each refused entry is reported as `["key"] <problem>`,
+ * all of them at once. `shape` is the problem when the value is not an object at all.
+ */
+function parseEntries<T>(
+  value: unknown,
+  shape: string,
+  entry: (key: string, raw: unknown) => FieldResult<T>,
+): FieldResult<Record<string, T>> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return refuse(shape);
+  const problems: string[] = [];
+  const entries: Record<string, T> = {};
+  for (const [key, raw] of Object.entries(value)) {
+    const parsed = entry(key, raw);
+    if (parsed.ok) entries[key] = parsed.value;
+    else problems.push(`[${JSON.stringify(key)}] ${parsed.problem}`);
+  }
+  return problems.length > 0 ? refuse(problems.join("; ")) : accept(entries);
+}
+
 /** Extra email headers, as a JSON-decoded value: an object of header names to single-line strings. */
 export function parseExtraHeaders(value: unknown): FieldResult<Record<string, string>> {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return refuse('must be a JSON object of header names to values, e.g. {"X-Team":"auth"}');
-  }
-  const problems: string[] = [];
-  const headers: Record<string, string> = {};
-  for (const [name, headerValue] of Object.entries(value)) {
-    const at = `[${JSON.stringify(name)}]`;
-    if (!HEADER_NAME.test(name)) problems.push(`${at} is not a header name (letters, digits, -)`);
-    else if (typeof headerValue !== "string") problems.push(`${at} must be a string`);
-    else if (HEADER_VALUE_CONTROL.test(headerValue)) {
-      problems.push(`${at} must be a single line without control characters`);
-    } else headers[name] = headerValue;
-  }
-  return problems.length > 0 ? refuse(problems.join("; ")) : accept(headers);
+  return parseEntries(
+    value,
+    'must be a JSON object of header names to values, e.g. {"X-Team":"auth"}',
+    (name, raw) => {
+      if (!HEADER_NAME.test(name)) return refuse("is not a header name (letters, digits, -)");
+      if (typeof raw !== "string") return refuse("must be a string");
+      if (HEADER_VALUE_CONTROL.test(raw)) return refuse("must be a single line without control characters");
+      return accept(raw);
+    },
+  );
 }
 
 /**
@@ -117,4 +133,24 @@ export const CODE_LIFETIME_SECONDS = { min: 60, max: 86_400, default: 600 } as c
 
 export function parseCodeLifetime(raw: unknown): FieldResult<number> {
   return parseWholeNumber(raw, CODE_LIFETIME_SECONDS.min, CODE_LIFETIME_SECONDS.max);
+}
+
+/** A Clerk email template slug, as `GET /v1/templates/email` lists them (`verification_code`). */
+export const TEMPLATE_SLUG = /^[a-z0-9_]+$/;
+/** Per-template lifetimes: a minute at least, at most Clerk's longest invitation (365 days). */
+export const TEMPLATE_LIFETIME_SECONDS = { min: 60, max: 365 * 86_400 } as const;
+
+/**
+ * Lifetimes per Clerk email template, as a JSON-decoded value: an object of template slugs to seconds
+ * (numbers, or whole-number text as `pulumi config set --path` stores them), e.g. `{"invitation": 604800}`.
+ */
+export function parseCodeLifetimes(value: unknown): FieldResult<Record<string, number>> {
+  const shape = 'must be a JSON object of template slugs to seconds, e.g. {"invitation":604800}';
+  return parseEntries(value, shape, (slug, raw) => {
+    if (!TEMPLATE_SLUG.test(slug)) {
+      return refuse("is not a template slug (lowercase letters, digits, _ like verification_code)");
+    }
+    const seconds = parseWholeNumber(raw, TEMPLATE_LIFETIME_SECONDS.min, TEMPLATE_LIFETIME_SECONDS.max);
+    return seconds.ok ? seconds : refuse(`${seconds.problem} (seconds)`);
+  });
 }

@@ -5,12 +5,14 @@ import {
   describeProblem,
   type FieldResult,
   parseCodeLifetime,
+  parseCodeLifetimes,
   parseDisplayName,
   parseEmailAddress,
   parseExtraHeaders,
   parseReplyTo,
   parseStackName,
   parseWholeNumber,
+  TEMPLATE_SLUG,
 } from "./fields";
 import { parseWebhookSecrets } from "./webhook-secret";
 
@@ -114,7 +116,7 @@ const schema = z.object({
       jsonValue,
       z
         .array(
-          z.string().regex(/^[a-z0-9_]+$/, { error: "must hold template slugs like verification_code" }),
+          z.string().regex(TEMPLATE_SLUG, { error: "must hold template slugs like verification_code" }),
           {
             error: 'must be a JSON array of template slugs, e.g. ["verification_code"]',
           },
@@ -130,6 +132,10 @@ const schema = z.object({
     .unknown()
     .transform(shared(parseCodeLifetime))
     .default(CODE_LIFETIME_SECONDS.default),
+  codeLifetimes: z
+    .unknown()
+    .transform(shared((raw: unknown) => parseCodeLifetimes(jsonValue(raw))))
+    .optional(),
   logRetentionDays: integer(1, 3653)
     .refine((days) => LOG_RETENTION_DAYS.includes(days), {
       error: `must be one of ${LOG_RETENTION_DAYS.join(", ")} (CloudWatch Logs retention values)`,
@@ -181,6 +187,7 @@ const FIXES: Record<string, string> = {
   sendConcurrency: "pulumi config set sendConcurrency 5",
   ingestReservedConcurrency: "pulumi config set ingestReservedConcurrency 10",
   codeLifetimeSeconds: "pulumi config set codeLifetimeSeconds 600",
+  codeLifetimes: `pulumi config set codeLifetimes '{"invitation":604800}' (seconds per Clerk template slug)`,
   logRetentionDays: "pulumi config set logRetentionDays 30",
   extraHeaders: `pulumi config set extraHeaders '{"X-Entity-Ref-ID":"auth"}'`,
   verificationTimeoutSeconds: "pulumi config set verificationTimeoutSeconds 1800",

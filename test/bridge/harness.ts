@@ -27,10 +27,16 @@ export interface Pipeline {
 /**
  * The whole pipeline over loopback: Clerk (with its Svix) and Resend stand-ins wired to a local bridge the
  * way the Pulumi program wires the real services: a Resend webhook and a Clerk Svix endpoint pointing at the
- * bridge's Function URL, and `verification_code`/`magic_link_sign_in` switched to self-delivery.
+ * bridge's Function URL, and `verification_code`/`magic_link_sign_in` (or `selfDelivered`) switched to
+ * self-delivery.
  */
 export async function startPipeline(
-  options: { backoff?: BackoffPolicy; bridge?: Partial<LocalBridgeOptions>; resendRateLimit?: number } = {},
+  options: {
+    backoff?: BackoffPolicy;
+    bridge?: Partial<LocalBridgeOptions>;
+    resendRateLimit?: number;
+    selfDelivered?: string[];
+  } = {},
 ): Promise<Pipeline> {
   const resend = await startResendStandIn({
     dnsServer: "127.0.0.1:9",
@@ -79,7 +85,7 @@ export async function startPipeline(
   });
   if (endpoint.status !== 201)
     throw new Error(`could not create the Clerk endpoint: ${await endpoint.text()}`);
-  for (const slug of ["verification_code", "magic_link_sign_in"]) {
+  for (const slug of options.selfDelivered ?? ["verification_code", "magic_link_sign_in"]) {
     const res = await fetch(`${clerk.url}/v1/templates/email/${slug}/toggle_delivery`, {
       method: "POST",
       headers: { authorization: `Bearer ${clerk.secretKey}`, "content-type": "application/json" },

@@ -403,10 +403,10 @@ describe("ingest handler", () => {
     const notJson = await post("/webhooks/clerk", signed("{not json", [clerkSecret]));
     expect(notJson.statusCode).toBe(400);
     const event = clerkEmailCreated("a@x.test");
-    delete (event.data as Record<string, unknown>).to_email_address;
+    delete (event.data as Record<string, unknown>).subject;
     const missing = await post("/webhooks/clerk", signed(event, [clerkSecret]));
     expect(missing.statusCode).toBe(400);
-    expect(missing.body).toContain("data.to_email_address");
+    expect(missing.body).toContain("data.subject");
     const bounce = resendEmailEvent("email.bounced", "x@y.test");
     delete (bounce.data as Record<string, unknown>).bounce;
     expect((await post("/webhooks/resend", signed(bounce, [resendSecret]))).body).toContain("data.bounce");
@@ -423,6 +423,78 @@ describe("ingest handler", () => {
     const byClerk = clerkEmailCreated("a@x.test", { deliveredByClerk: true });
     expect((await post("/webhooks/clerk", signed(byClerk, [clerkSecret]))).statusCode).toBe(200);
     expect(queued).toHaveLength(0);
+  });
+
+  it("acknowledges a self-delivered email.created without to_email_address (optional in Clerk's spec) and logs it", async () => {
+    for (const absent of [undefined, null]) {
+      const event = clerkEmailCreated("a@x.test");
+      const data = event.data as Record<string, unknown>;
+      if (absent === undefined) delete data.to_email_address;
+      else data.to_email_address = absent;
+      const svixId = prefixedId("msg");
+      const res = await post("/webhooks/clerk", signed(event, [clerkSecret], { msgId: svixId }));
+      expect(res.statusCode).toBe(200);
+      expect(bodyOf(res)).toMatchObject({ status: "ignored" });
+      expect(String(bodyOf(res).reason)).toContain(`email ${data.id} (template verification_code)`);
+      expect(lines.filter((l) => l.svixId === svixId)).toEqual([
+        expect.objectContaining({ level: "WARN", message: "webhook ignored", type: "email.created" }),
+      ]);
+      expect(await claimOf("clerk", svixId)).toBeUndefined();
+    }
+    // A value that is there but is not one bare address is still refused.
+    const empty = clerkEmailCreated("");
+    expect((await post("/webhooks/clerk", signed(empty, [clerkSecret]))).statusCode).toBe(400);
+    expect(queued).toHaveLength(0);
+  });
+
+  it("refuses the misspelled emails.created with 400 naming email.created", async () => {
+    const event = { ...clerkEmailCreated("a@x.test"), type: "emails.created" };
+    const svixId = prefixedId("msg");
+    const res = await post("/webhooks/clerk", signed(event, [clerkSecret], { msgId: svixId }));
+    expect(res.statusCode).toBe(400);
+    expect(String(bodyOf(res).error)).toContain('Clerk sends "email.created"');
+    expect(lines.find((l) => l.svixId === svixId)).toMatchObject({
+      level: "WARN",
+      message: "webhook payload rejected",
+      problem: expect.stringContaining('"emails.created" is not a Clerk event'),
+    });
+    expect(queued).toHaveLength(0);
+    expect(await claimOf("clerk", svixId)).toBeUndefined();
+  });
+
+  it("marks Clerk test-mode emails and carries an invitation's own expiry on the send job", async () => {
+    const sendJob = async (event: Record<string, unknown>) => {
+      queued = [];
+      expect((await post("/webhooks/clerk", signed(event, [clerkSecret]))).statusCode).toBe(202);
+      const job = queued[0]?.job;
+      if (job?.kind !== "send") throw new Error("no send job queued");
+      return job;
+    };
+    const withCode = (to: string, code: string | undefined) => {
+      const event = clerkEmailCreated(to);
+      const data = (event.data as { data: Record<string, unknown> }).data;
+      if (code === undefined) delete data.otp_code;
+      else data.otp_code = code;
+      return event;
+    };
+    expect((await sendJob(withCode("jane+clerk_test@example.com", "424242"))).clerkTestMode).toBe(true);
+    expect((await sendJob(withCode("Jane+Clerk_Test@Example.com", "424242"))).clerkTestMode).toBe(true);
+    expect((await sendJob(withCode("jane+clerk_test@example.com", undefined))).clerkTestMode).toBe(true);
+    // Test mode off (a production instance): the code is real and the email is sent.
+    expect(await sendJob(withCode("jane+clerk_test@example.com", "123456"))).not.toHaveProperty(
+      "clerkTestMode",
+    );
+    expect(await sendJob(withCode("jane+clerk_testing@example.com", "424242"))).not.toHaveProperty(
+      "clerkTestMode",
+    );
+    expect(await sendJob(withCode("jane@example.com", "424242"))).not.toHaveProperty("clerkTestMode");
+
+    const invitation = clerkEmailCreated("invitee@x.test");
+    const data = invitation.data as Record<string, unknown>;
+    data.slug = "invitation";
+    data.data = { ...(data.data as object), invitation: { expires_in_days: 7, public_metadata: {} } };
+    expect(await sendJob(invitation)).toMatchObject({ slug: "invitation", validForSeconds: 7 * 86_400 });
+    expect(await sendJob(clerkEmailCreated("a@x.test"))).not.toHaveProperty("validForSeconds");
   });
 
   it("slims user events to the addresses and metadata the worker needs", async () => {

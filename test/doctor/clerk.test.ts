@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { checkSvixApp } from "../../src/doctor/clerk";
 import { exitCode } from "../../src/doctor/report";
 import { runDoctor } from "../../src/doctor/run";
 import { useDoctorWorld } from "./use-world";
@@ -148,6 +149,29 @@ describe("doctor: Clerk", () => {
 
     const offline = await runDoctor(world.inputs({ clerkApiUrl: await closedPortUrl() }));
     expect(find(offline.results, "clerk.secret-key")).toMatchObject({ status: "warn", code: "unreachable" });
+  });
+});
+
+describe("doctor: the Clerk Svix app in manual mode", () => {
+  it("names the events in the missing app's fix, email.created spelled as Clerk sends it", () => {
+    const result = checkSvixApp(
+      {
+        key: { ok: true, value: 0 },
+        templates: {},
+        svixPortal: {
+          ok: false,
+          failure: { transient: false, status: 400, code: "svix_app_missing", message: "" },
+        },
+      },
+      "manual",
+      "https://bridge.example.com/",
+    );
+    expect(result).toMatchObject({ status: "fail", check: "clerk.svix-app" });
+    expect(result.fix).toBe(
+      "open Clerk Dashboard → Webhooks (that creates the app) and add the endpoint " +
+        "https://bridge.example.com/webhooks/clerk subscribed to email.created, user.created, user.updated, " +
+        "user.deleted (email.created, not the emails.created of Clerk's email template guide)",
+    );
   });
 });
 

@@ -66,6 +66,7 @@ describe("stack config", () => {
         dmarcPct: "25",
         dnsTtl: "1",
         extraHeaders: '{"X-Entity-Ref-ID":"auth"}',
+        codeLifetimes: '{"invitation":"604800","magic_link_sign_in":300}',
         adoptExistingDomain: "true",
       }),
     );
@@ -75,6 +76,7 @@ describe("stack config", () => {
     expect(config.dnsTtl).toBe(1);
     expect(config.extraHeaders).toEqual({ "X-Entity-Ref-ID": "auth" });
     expect(config.adoptExistingDomain).toBe(true);
+    expect(config.codeLifetimes).toEqual({ invitation: 604_800, magic_link_sign_in: 300 });
   });
 
   it("lists every bad key at once, each with its fix", () => {

@@ -23,7 +23,14 @@ const STACK_VALUES = {
 };
 const CREDENTIALS = { RESEND_API_KEY: "re_test", CLERK_SECRET_KEY: "sk_test" };
 
-type Setting = "stack" | "fromName" | "fromAddress" | "replyTo" | "extraHeaders" | "codeLifetimeSeconds";
+type Setting =
+  | "stack"
+  | "fromName"
+  | "fromAddress"
+  | "replyTo"
+  | "extraHeaders"
+  | "codeLifetimeSeconds"
+  | "codeLifetimes";
 
 /** Where each setting reaches the functions (infra/components/bounce-bridge.ts) and which roles read it. */
 const DEPLOYED_AS: Record<Setting, { variable: string; roles: BridgeRole[] }> = {
@@ -33,6 +40,7 @@ const DEPLOYED_AS: Record<Setting, { variable: string; roles: BridgeRole[] }> = 
   replyTo: { variable: "BRIDGE_REPLY_TO", roles: ["worker"] },
   extraHeaders: { variable: "BRIDGE_EXTRA_HEADERS", roles: ["worker"] },
   codeLifetimeSeconds: { variable: "BRIDGE_CODE_LIFETIME_SECONDS", roles: ["ingest", "worker"] },
+  codeLifetimes: { variable: "BRIDGE_CODE_LIFETIMES", roles: ["ingest", "worker"] },
 };
 const SETTING_VARIABLES = Object.values(DEPLOYED_AS).map((d) => d.variable);
 
@@ -132,6 +140,20 @@ const ROWS: Row[] = [
   invalid("codeLifetimeSeconds", "600.5"),
   invalid("codeLifetimeSeconds", "ten"),
   invalid("codeLifetimeSeconds", ""),
+
+  valid("codeLifetimes", '{"invitation":604800}'),
+  valid("codeLifetimes", '{"verification_code":"300","magic_link_sign_in":60}'),
+  valid("codeLifetimes", '{"organization_invitation":31536000}'),
+  valid("codeLifetimes", "{}"),
+  invalid("codeLifetimes", '{"invitation":59}'),
+  invalid("codeLifetimes", '{"invitation":31536001}'),
+  invalid("codeLifetimes", '{"invitation":600.5}'),
+  invalid("codeLifetimes", '{"invitation":"ten"}'),
+  invalid("codeLifetimes", '{"Invitation":600}'),
+  invalid("codeLifetimes", '{"email.created":600}'),
+  invalid("codeLifetimes", "[600]"),
+  invalid("codeLifetimes", "600"),
+  invalid("codeLifetimes", ""),
 ];
 
 type Env = Record<string, string | undefined>;
@@ -154,6 +176,7 @@ function functionEnvironment(stack: string, settings: StackSettings): Env {
     BRIDGE_STACK: stack,
     ...(settings.replyTo ? { BRIDGE_REPLY_TO: settings.replyTo } : {}),
     ...(settings.extraHeaders ? { BRIDGE_EXTRA_HEADERS: JSON.stringify(settings.extraHeaders) } : {}),
+    ...(settings.codeLifetimes ? { BRIDGE_CODE_LIFETIMES: JSON.stringify(settings.codeLifetimes) } : {}),
   };
 }
 
@@ -212,6 +235,7 @@ describe("the program and the bridge give every setting the same verdict", () =>
         expect(bridge.value).toMatchObject({
           stack: program.stack,
           codeLifetimeSeconds: settings.codeLifetimeSeconds,
+          codeLifetimes: settings.codeLifetimes ?? {},
           ...(role === "worker"
             ? {
                 fromName: settings.fromName,
@@ -260,6 +284,7 @@ describe("the environment a real program run deploys", () => {
       replyTo: "support@example.com",
       extraHeaders: '{"X-Team":"auth"}',
       codeLifetimeSeconds: "900",
+      codeLifetimes: '{"invitation":"604800"}',
       resendApiKey: "re_test_123",
       clerkSecretKey: "sk_test_123",
     };
@@ -276,7 +301,11 @@ describe("the environment a real program run deploys", () => {
         .variables;
       const pick = (env: Env) => Object.fromEntries(SETTING_VARIABLES.map((name) => [name, env[name]]));
       expect(pick(deployed)).toEqual(pick(expected));
-      expect(readBridgeConfig(role, deployed)).toMatchObject({ stack: "prod.eu", codeLifetimeSeconds: 900 });
+      expect(readBridgeConfig(role, deployed)).toMatchObject({
+        stack: "prod.eu",
+        codeLifetimeSeconds: 900,
+        codeLifetimes: { invitation: 604_800 },
+      });
     }
     const worker = readBridgeConfig(
       "worker",
