@@ -74,10 +74,11 @@ export async function doctorWallTime(): Promise<Figure[]> {
     const floor: number[] = [];
     for (let i = 0; i < RUNS; i++)
       floor.push((await timed(process.execPath, ["-e", floorScript], floorEnv, dir)).ms);
-    // What the stack-file parser costs at import (infra/config.ts, which loads @pulumi/pulumi), over tsx alone.
+    // What the stack-file parser costs at import (the pure src/settings/stack-config.ts: zod, no Pulumi), over
+    // tsx alone.
     const importCost: number[] = [];
     const tsxAlone: number[] = [];
-    const config = join(ROOT, "infra", "config.ts");
+    const config = join(ROOT, "src", "settings", "stack-config.ts");
     for (let i = 0; i < RUNS; i++) {
       importCost.push((await timed(tsx, ["-e", `require(${JSON.stringify(config)})`], floorEnv, dir)).ms);
       tsxAlone.push((await timed(tsx, ["-e", "0"], floorEnv, dir)).ms);
@@ -94,8 +95,8 @@ export async function doctorWallTime(): Promise<Figure[]> {
           `median of ${RUNS}: doctor ${d.toFixed(0)} ms (tsx, stack file, ${questions.length} DNS questions, Resend, Clerk, ` +
           `Svix, bridge and SQS stand-ins in this process, exit 0 with no warning), bare node asking the same ` +
           `${questions.length} questions ${f.toFixed(0)} ms. ${d <= 1000 ? "Met." : "Not met."} Of the doctor's time, ` +
-          `tsx starting alone takes ${median(tsxAlone).toFixed(0)} ms and importing infra/config.ts for the stack ` +
-          `file's parser ${configMs.toFixed(0)} ms more (it loads @pulumi/pulumi).`,
+          `tsx starting alone takes ${median(tsxAlone).toFixed(0)} ms and importing the stack file's parser ` +
+          `(src/settings/stack-config.ts, no @pulumi/pulumi) ${configMs.toFixed(0)} ms more.`,
         command: `${COMMAND} -- doctor`,
       },
     ];
