@@ -35,6 +35,7 @@ const sendingDomain = new SendingDomain("sending-domain", {
   zone: config.dnsZone,
   region: config.resendRegion,
   returnPath: config.returnPath,
+  recordProfile: config.resendRecordProfile,
   tls: config.resendTls,
   openTracking: config.openTracking,
   clickTracking: config.clickTracking,
@@ -58,18 +59,21 @@ const bridgeSettings = {
   replyTo: config.replyTo,
   extraHeaders: config.extraHeaders,
   codeLifetimeSeconds: config.codeLifetimeSeconds,
+  codeLifetimes: config.codeLifetimes,
   memoryMb: config.bridgeMemoryMb,
   sendConcurrency: config.sendConcurrency,
+  ingestReservedConcurrency: config.ingestReservedConcurrency,
 };
-const resendApiKey = pulumi.secret(config.secrets.resendApiKey);
 const clerkSecretKey = pulumi.secret(config.secrets.clerkSecretKey);
 
 const bridge = new BounceBridge("bounce-bridge", {
   project,
   stack,
   bundle,
-  resendApiKey,
+  sendingDomainId: sendingDomain.domainId,
   clerkSecretKey,
+  clerkWebhookMode: config.clerkWebhookMode,
+  clerkWebhookSigningSecret: config.secrets.clerkWebhookSigningSecret,
   ...bridgeSettings,
   logRetentionDays: config.logRetentionDays,
   alarms: {
@@ -103,7 +107,7 @@ const delivery = clerkWebhookSecret
         fingerprint: canaryFingerprint({
           bridgeCode: pulumi.output(bundle).apply((built) => built.sha256),
           bridgeSettings,
-          secrets: [resendApiKey, clerkSecretKey, webhooks.resendSigningSecret, clerkWebhookSecret],
+          secrets: [bridge.sendingKeyId, clerkSecretKey, webhooks.resendSigningSecret, clerkWebhookSecret],
           domain: pulumi.all([sendingDomain.domainId, sendingDomain.records, sendingDomain.verifiedAt]),
         }),
       },

@@ -2,8 +2,9 @@
  * The bridge's side of the deployment canary (infra/providers/canary.ts). The Pulumi program proves each
  * change of the pipeline by sending one signed, synthetic `email.created` to `delivered@resend.dev` through
  * the deployed ingest, and cuts Clerk over only once the bridge reports that Resend accepted it. Here:
- * - how a canary is recognised (its Clerk email id and recipient) and tagged (`canary=true`), so metrics and
- *   the ledger can tell it from users' mail;
+ * - how a canary job is recognised (its Clerk email id and recipient); the send job then tags it with
+ *   `CANARY_TAG` (`canary=true`, events.ts), and `isCanarySend` there is what metrics and the ledger read to
+ *   tell it from users' mail;
  * - the worker recording each canary's outcome (accepted, refused and why, retrying, could not start);
  * - `GET /canary/<clerk email id>`, which answers that outcome to whoever holds the Clerk webhook signing secret.
  *
@@ -12,15 +13,13 @@
  * with everything it references.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSEvent } from "aws-lambda";
-import { parseWebhookSecret } from "../settings/webhook-secret";
+import { parseWebhookSecrets } from "../settings/webhook-secret";
 import { DynamoDb } from "./aws/dynamodb";
 import type { EmailSender, SendOutcome } from "./email-sender";
 import type { QueueMessage, SendJob } from "./events";
 import { BRIDGE_PATHS } from "./routes";
 import type { SendDeps, SendResult } from "./send-job";
-
-/** The tag every canary send carries (Resend echoes it on the email's events): `canary=true`. */
-export const CANARY_TAG = { name: "canary", value: "true" } as const;
+import type { RouteAuthSet, WebhookAuth } from "./signature";
 
 /** Resend's test inbox that accepts and "delivers" without reaching anyone. */
 export const CANARY_RECIPIENT = "delivered@resend.dev";
@@ -32,7 +31,7 @@ export const CANARY_RECIPIENT = "delivered@resend.dev";
 export const CANARY_EMAIL_ID_PREFIX = "ema_canary_";
 const CANARY_EMAIL_ID = /^ema_canary_[0-9a-f]{16,64}$/;
 
-/** `v1,<base64 HMAC-SHA256 over the Clerk email id>`, keyed as {@link canaryStatusSignature} says. */
+/** `v1,<base64 HMAC-SHA256 over the Clerk email id>` per key, keyed as {@link canaryStatusSignature} says. */
 export const CANARY_SIGNATURE_HEADER = "x-canary-signature";
 
 /** Separates the status key from the webhook key it is derived from: one can never stand in for the other. */
@@ -61,11 +60,20 @@ export function isCanarySendJob(job: Pick<SendJob, "clerkEmailId" | "to">): bool
   return isCanaryEmailId(job.clerkEmailId) && job.to.trim().toLowerCase() === CANARY_RECIPIENT;
 }
 
-/** The HMAC key of a `whsec_` secret; the error names the problem, never the value. */
-function webhookKey(clerkWebhookSecret: string): Uint8Array {
-  const parsed = parseWebhookSecret(clerkWebhookSecret);
-  if (!parsed.ok) throw new Error(`the Clerk webhook signing secret ${parsed.problem}`);
-  return parsed.key;
+/**
+ * The HMAC keys of a Clerk webhook secret parameter's value, parsed as ingest parses it
+ * (`parseWebhookSecrets`): one `whsec_` secret, or two during a rotation's overlap. The unset marker or an
+ * invalid value is an error naming the problem, never the value: the canary must not run on either.
+ */
+export function canaryWebhookKeys(clerkWebhookSecret: string): Uint8Array[] {
+  const parsed = parseWebhookSecrets(clerkWebhookSecret);
+  if (parsed.state === "unset") {
+    throw new Error("the Clerk webhook signing secret is not set yet (the bridge's unset marker)");
+  }
+  if (parsed.state === "invalid") {
+    throw new Error(`the Clerk webhook signing secret ${parsed.problems.join("; ")}`);
+  }
+  return parsed.keys;
 }
 
 async function hmacSha256(key: Uint8Array, message: string): Promise<Uint8Array> {
@@ -75,22 +83,36 @@ async function hmacSha256(key: Uint8Array, message: string): Promise<Uint8Array>
   return new Uint8Array(await crypto.subtle.sign("HMAC", imported, new TextEncoder().encode(message)));
 }
 
+/** `v1,<base64>` for each key, space-separated: the form Svix uses when more than one secret is active. */
+async function signedWithEach(keys: readonly Uint8Array[], sign: (key: Uint8Array) => Promise<Uint8Array>) {
+  const entries = await Promise.all(
+    keys.map(async (key) => `v1,${Buffer.from(await sign(key)).toString("base64")}`),
+  );
+  return entries.join(" ");
+}
+
+/** One entry of {@link canaryStatusSignature}: HMAC over the id, keyed with a key derived from the webhook key. */
+async function statusMac(webhookKey: Uint8Array, clerkEmailId: string): Promise<Uint8Array> {
+  return hmacSha256(await hmacSha256(webhookKey, STATUS_KEY_CONTEXT), clerkEmailId);
+}
+
 /**
  * The status route's credential for one canary: an HMAC over its Clerk email id, keyed with a key derived
- * from the Clerk webhook signing secret. The program and the bridge already share that secret, and whoever
- * holds it can already post `email.created` to the bridge, so reading a canary's outcome grants nothing more.
+ * from the Clerk webhook signing key, one `v1,` entry per secret in the value (two during a rotation). The
+ * program and the bridge already share that secret, and whoever holds it can already post `email.created` to
+ * the bridge, so reading a canary's outcome grants nothing more.
  */
 export async function canaryStatusSignature(
   clerkWebhookSecret: string,
   clerkEmailId: string,
 ): Promise<string> {
-  const statusKey = await hmacSha256(webhookKey(clerkWebhookSecret), STATUS_KEY_CONTEXT);
-  return `v1,${Buffer.from(await hmacSha256(statusKey, clerkEmailId)).toString("base64")}`;
+  return signedWithEach(canaryWebhookKeys(clerkWebhookSecret), (key) => statusMac(key, clerkEmailId));
 }
 
 /**
  * The `svix-signature` value Clerk's Svix would send: `v1,<base64 HMAC-SHA256 over "<id>.<timestamp>.<body>">`
- * keyed with the decoded `whsec_` secret; the canary signs its `email.created` with it.
+ * for each secret in the value (Svix signs with the old and the new secret during a rotation); the canary
+ * signs its `email.created` with it.
  */
 export async function svixSignature(
   clerkWebhookSecret: string,
@@ -98,22 +120,41 @@ export async function svixSignature(
   timestampSeconds: number,
   body: string,
 ): Promise<string> {
-  const mac = await hmacSha256(webhookKey(clerkWebhookSecret), `${svixId}.${timestampSeconds}.${body}`);
-  return `v1,${Buffer.from(mac).toString("base64")}`;
+  return signedWithEach(canaryWebhookKeys(clerkWebhookSecret), (key) =>
+    hmacSha256(key, `${svixId}.${timestampSeconds}.${body}`),
+  );
 }
 
-/** Constant-time check against each secret the bridge holds (two during a rotation's overlap). */
-async function signatureMatches(secrets: string[], clerkEmailId: string, header: string): Promise<boolean> {
-  const given = new TextEncoder().encode(header);
+/** Svix sends at most a few entries; a header with more is not the canary's. */
+const MAX_SIGNATURE_ENTRIES = 8;
+
+/** Constant-time check of every `v1,` entry against every key the bridge holds (two during a rotation). */
+async function signatureMatches(
+  keys: readonly Uint8Array[],
+  clerkEmailId: string,
+  header: string,
+): Promise<boolean> {
+  const given = header
+    .split(" ")
+    .filter((entry) => entry.startsWith("v1,"))
+    .map((entry) => new TextEncoder().encode(entry.slice(3)));
+  if (given.length === 0 || given.length > MAX_SIGNATURE_ENTRIES) return false;
   let matched = false;
-  for (const secret of secrets) {
-    const expected = new TextEncoder().encode(await canaryStatusSignature(secret, clerkEmailId));
-    let diff = expected.length ^ given.length;
-    for (let i = 0; i < expected.length; i++) diff |= expected[i]! ^ (given[i] ?? 0);
-    matched ||= diff === 0;
+  for (const key of keys) {
+    const expected = new TextEncoder().encode(
+      Buffer.from(await statusMac(key, clerkEmailId)).toString("base64"),
+    );
+    for (const candidate of given) {
+      let diff = expected.length ^ candidate.length;
+      for (let i = 0; i < expected.length; i++) diff |= expected[i]! ^ (candidate[i] ?? 0);
+      matched ||= diff === 0;
+    }
   }
   return matched;
 }
+
+/** The partition-key prefix of canary outcomes; ingest's role may read only these besides its claims. */
+export const CANARY_KEY_PREFIX = "canary#";
 
 /** Canary outcomes in the bridge table: `canary#<clerk email id>` / `canary`. */
 export class CanaryRecords {
@@ -153,21 +194,23 @@ export class CanaryRecords {
 }
 
 function key(clerkEmailId: string): { pk: string; sk: string } {
-  return { pk: `canary#${clerkEmailId}`, sk: "canary" };
+  return { pk: `${CANARY_KEY_PREFIX}${clerkEmailId}`, sk: "canary" };
 }
 
 export interface CanaryStatusRouteDeps {
   records: Pick<CanaryRecords, "read">;
-  /** The Clerk webhook signing secrets the bridge holds, as its ingest reads them. */
-  clerkWebhookSecrets: () => Promise<string[]>;
+  /** Ingest's view of its webhook secrets: the Clerk route's keys, re-read as they age or are refused. */
+  auth: WebhookAuth;
 }
 
 export type CanaryStatusRoute = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
  * `GET /canary/<clerk email id>` with {@link CANARY_SIGNATURE_HEADER}. 404 for anything that is not a
- * canary id, 503 while the bridge has no usable Clerk webhook secret, 401 for a wrong signature, else 200
- * with the {@link CanaryStatus}.
+ * canary id, 503 while the Clerk route has no usable webhook secret (unset or invalid, as ingest reads it),
+ * 401 for a wrong signature, else 200 with the {@link CanaryStatus}. A signature that matches none of the
+ * keys held re-reads the secrets once (rate-limited, as ingest does): the canary may sign with a secret the
+ * program has just rotated in.
  */
 export function createCanaryStatusRoute(deps: CanaryStatusRouteDeps): CanaryStatusRoute {
   return async (event) => {
@@ -175,13 +218,23 @@ export function createCanaryStatusRoute(deps: CanaryStatusRouteDeps): CanaryStat
     const id = (event.rawPath ?? "").slice(BRIDGE_PATHS.canary.length);
     if (method !== "GET") return json(405, { error: `use GET ${BRIDGE_PATHS.canary}<id>` });
     if (!isCanaryEmailId(id)) return json(404, { error: `no canary ${id}` });
-    const secrets = (await deps.clerkWebhookSecrets()).filter((s) => parseWebhookSecret(s).ok);
-    if (secrets.length === 0)
-      return json(503, { error: "the bridge has no Clerk webhook signing secret yet" });
-    const header = event.headers?.[CANARY_SIGNATURE_HEADER];
-    if (!header || !(await signatureMatches(secrets, id, header))) {
-      return json(401, { error: "canary signature rejected" });
+    let auth: RouteAuthSet;
+    try {
+      auth = await deps.auth.current();
+    } catch {
+      return json(503, { error: "the bridge could not read its webhook signing secrets" });
     }
+    const route = auth.routes.clerk;
+    if (route.state !== "ready") {
+      return json(503, { error: "the bridge has no usable Clerk webhook signing secret" });
+    }
+    const header = event.headers?.[CANARY_SIGNATURE_HEADER] ?? "";
+    let matched = await signatureMatches(route.keys, id, header);
+    if (!matched) {
+      const fresh = (await deps.auth.reloadAfter(auth).catch(() => undefined))?.routes.clerk;
+      if (fresh?.state === "ready") matched = await signatureMatches(fresh.keys, id, header);
+    }
+    if (!matched) return json(401, { error: "canary signature rejected" });
     const status: CanaryStatus = (await deps.records.read(id)) ?? { clerkEmailId: id, status: "pending" };
     return json(200, status);
   };
@@ -255,6 +308,8 @@ async function outcomeOf(
       };
     case "suppressed":
       return { status: "failed", reason: `${CANARY_RECIPIENT} is on the bridge's suppression ledger` };
+    case "test_mode":
+      return { status: "failed", reason: "Clerk's test mode covers its recipient: recorded, never sent" };
     case "dropped_stale":
       return {
         status: "failed",

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { RECORD_PROFILES, type RecordProfile } from "../../infra/dns/profiles";
 import { type Sandbox, startSandbox } from "./index";
 import type { LocalCloud } from "./local-cloud";
 import { runScenario } from "./local-cloud/scenario";
@@ -17,6 +18,8 @@ const USAGE = `npm run sandbox [-- options]
   of stand-ins, then plays a sign-up that is delivered and one that bounces.
 
   --dns cloudflare|route53   which DNS adapter the program uses (default: the stack file's)
+  --record-profile <shape>   the record shape Resend issues and the stack declares: classic (default),
+                             cname, classic-dkim-cname or cname-dkim-cname
   --keep                     stay up after the scenario for manual play (Ctrl-C stops)
   --stand-ins-only           only start the stand-ins and print how to reach them
   --verbose                  print the bridge functions' log lines
@@ -51,6 +54,7 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       dns: { type: "string" },
+      "record-profile": { type: "string" },
       keep: { type: "boolean", default: false },
       "stand-ins-only": { type: "boolean", default: false },
       verbose: { type: "boolean", default: false },
@@ -64,9 +68,14 @@ async function main(): Promise<number> {
   if (values.dns !== undefined && !["cloudflare", "route53"].includes(values.dns)) {
     throw new Error(`--dns must be cloudflare or route53 (got "${values.dns}")`);
   }
+  const profile = values["record-profile"];
+  if (profile !== undefined && !RECORD_PROFILES.includes(profile as RecordProfile)) {
+    throw new Error(`--record-profile must be one of ${RECORD_PROFILES.join(", ")} (got "${profile}")`);
+  }
   // Alone, the stand-ins run in real vendor time (webhook retries, verification windows) for manual play;
   // the deployment scales it so the scenario finishes in seconds.
   const sandbox = await startSandbox(values["stand-ins-only"] ? {} : LOCAL_CLOUD_SANDBOX);
+  if (profile) sandbox.resend.recordShape = profile as RecordProfile;
   if (values["stand-ins-only"]) {
     printStandIns(sandbox);
     stayUp(() => sandbox.close());
@@ -80,26 +89,19 @@ async function main(): Promise<number> {
   try {
     const config = readStackFile(SANDBOX_STACK_FILE);
     if (values.dns) config[`${PROJECT}:dnsProvider`] = values.dns;
+    if (profile) config[`${PROJECT}:resendRecordProfile`] = profile;
     console.log(
-      `pulumi up: project ${PROJECT}, stack ${SANDBOX_STACK}, DNS on ${config[`${PROJECT}:dnsProvider`]}, into the local cloud`,
+      `pulumi up: project ${PROJECT}, stack ${SANDBOX_STACK}, DNS on ${config[`${PROJECT}:dnsProvider`]}, ` +
+        `record profile ${config[`${PROJECT}:resendRecordProfile`] ?? "classic"}, into the local cloud`,
     );
     const started = Date.now();
-    // An apply callback that throws surfaces only as an unhandled rejection; under `pulumi up` it fails the update.
-    // The listener is removed once the deployment is over, so a later rejection (with --keep) is not swallowed.
-    let failDeployment: (reason: unknown) => void = () => undefined;
-    const programError = new Promise<never>((_, reject) => {
-      failDeployment = reject;
+    // An apply callback that throws fails the deployment, as under `pulumi up` (see asLanguageHost).
+    const up = await upIntoLocalCloud({
+      sandbox,
+      config,
+      onRealized: (r) => console.log(`  + ${r.type.padEnd(52)} ${r.name}  (${r.kind}, ${r.finishedMs} ms)`),
+      onFunctionLog: values.verbose ? (fn, line) => console.log(`    [${fn}] ${line}`) : undefined,
     });
-    process.once("unhandledRejection", failDeployment);
-    const up = await Promise.race([
-      upIntoLocalCloud({
-        sandbox,
-        config,
-        onRealized: (r) => console.log(`  + ${r.type.padEnd(52)} ${r.name}  (${r.kind}, ${r.finishedMs} ms)`),
-        onFunctionLog: values.verbose ? (fn, line) => console.log(`    [${fn}] ${line}`) : undefined,
-      }),
-      programError,
-    ]).finally(() => process.off("unhandledRejection", failDeployment));
     cloud = up.cloud;
     const { outputs } = up;
     console.log(`Resources: ${cloud.log.length} created in ${((Date.now() - started) / 1000).toFixed(1)} s`);

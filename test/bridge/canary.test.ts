@@ -257,6 +257,7 @@ describe("the worker's verdict without a local bridge", () => {
         fromName: "Acme",
         replyTo: undefined,
         codeLifetimeSeconds: 600,
+        codeLifetimes: {},
         stack: "test",
         extraHeaders: {},
       },

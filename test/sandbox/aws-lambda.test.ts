@@ -15,9 +15,13 @@ import { buildTestBundle, type TestBundle } from "../support/lambda-bundle";
 const PROBE = `
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 let invocationsInThisEnvironment = 0;
+// Read once per execution environment, as the bridge caches its secrets.
+const coldStartVersion = process.env.SECRETS_VERSION ?? null;
 export const handler = async (event, context) => {
   invocationsInThisEnvironment += 1;
   switch (event.action) {
+    case "cached":
+      return { coldStartVersion, invocationsInThisEnvironment };
     case "env":
       return {
         env: Object.fromEntries(event.names.map((n) => [n, process.env[n] ?? null])),
@@ -194,6 +198,47 @@ describe("local Lambda runner", () => {
     expect([first.invocationsInThisEnvironment, second.invocationsInThisEnvironment]).toEqual([1, 2]);
     await Promise.all([fn.invoke({ action: "sleep", ms: 50 }), fn.invoke({ action: "sleep", ms: 50 })]);
     expect(fn.coldStarts).toBe(2);
+  });
+
+  it("retires warm environments on a configuration update, busy ones once their invocation ends", async () => {
+    const fn = await probe("fn-update", { environment: { SECRETS_VERSION: "1" } });
+    expect(await fn.invoke({ action: "cached" })).toEqual({
+      coldStartVersion: "1",
+      invocationsInThisEnvironment: 1,
+    });
+    expect(await fn.invoke({ action: "cached" })).toEqual({
+      coldStartVersion: "1",
+      invocationsInThisEnvironment: 2,
+    });
+
+    // One invocation is in flight (on the warm environment) while the configuration changes.
+    const inFlight = fn.invoke({ action: "sleep", ms: 300 });
+    await fn.updateConfiguration({ environment: { SECRETS_VERSION: "2" } });
+    expect(fn.environment).toEqual({ SECRETS_VERSION: "2" });
+    expect(await fn.invoke({ action: "cached" })).toEqual({
+      coldStartVersion: "2",
+      invocationsInThisEnvironment: 1,
+    });
+    expect(await inFlight).toBe("woke");
+    // The environment that was busy during the update is not reused afterwards.
+    const after = await Promise.all([fn.invoke({ action: "cached" }), fn.invoke({ action: "cached" })]);
+    expect(after.map((r) => (r as { coldStartVersion: string }).coldStartVersion)).toEqual(["2", "2"]);
+    expect(fn.coldStarts).toBe(3);
+    expect(fn.configurationUpdates).toBe(1);
+  });
+
+  it("refuses a configuration update AWS would refuse and keeps the warm environment", async () => {
+    const fn = await probe("fn-bad-update", { environment: { SECRETS_VERSION: "1" } });
+    await fn.invoke({ action: "cached" });
+    await expect(fn.updateConfiguration({ environment: { AWS_REGION: "eu-west-1" } })).rejects.toThrow(
+      /reserved keys AWS_REGION/,
+    );
+    await expect(fn.updateConfiguration({ timeoutSeconds: 901 })).rejects.toThrow(/timeoutSeconds/);
+    expect(await fn.invoke({ action: "cached" })).toEqual({
+      coldStartVersion: "1",
+      invocationsInThisEnvironment: 2,
+    });
+    expect(fn.configurationUpdates).toBe(0);
   });
 
   it("turns a thrown error into an invocation failure and keeps serving", async () => {

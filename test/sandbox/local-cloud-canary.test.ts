@@ -72,6 +72,7 @@ describe("the delivery canary in the local cloud", () => {
         environment.variables.BRIDGE_PARAM_RESEND_API_KEY = "/auth-email-pipeline/sandbox/no-such-key";
         return inputs;
       },
+      {},
       // As an earlier deployment would have left it: Clerk cut over to the bridge.
       async (standIns) => {
         for (const slug of TEMPLATES) standIns.clerk.instance.templates.email(slug).deliveredByClerk = false;

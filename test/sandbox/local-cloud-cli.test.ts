@@ -27,10 +27,11 @@ async function sandboxCli(args: string[]): Promise<{ code: number | null; stdout
 
 describe("npm run sandbox (the CLI)", () => {
   it("exits 0 after deploying and playing the scenario", async () => {
-    const { code, stdout, stderr } = await sandboxCli(["--dns", "route53"]);
+    const { code, stdout, stderr } = await sandboxCli(["--dns", "route53", "--record-profile", "cname"]);
     expect(stderr).not.toMatch(/sandbox failed/);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/DNS on route53/);
+    expect(stdout).toMatch(/DNS on route53, record profile cname,/);
+    expect(stdout).toMatch(/domain verified: .*SPF CNAME verified, SPF CNAME verified/);
     expect(stdout).toMatch(/aws:route53\/record:Record/);
     // The transcript shows the canary Resend accepted before the templates were routed to the bridge.
     const canary = stdout.search(
@@ -45,5 +46,10 @@ describe("npm run sandbox (the CLI)", () => {
     const { code, stderr } = await sandboxCli(["--dns", "azure"]);
     expect(code).toBe(1);
     expect(stderr).toMatch(/--dns must be cloudflare or route53 \(got "azure"\)/);
+    const profile = await sandboxCli(["--record-profile", "mx"]);
+    expect(profile.code).toBe(1);
+    expect(profile.stderr).toMatch(
+      /--record-profile must be one of classic, cname, classic-dkim-cname, cname-dkim-cname \(got "mx"\)/,
+    );
   }, 30_000);
 });

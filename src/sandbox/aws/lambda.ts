@@ -87,6 +87,8 @@ class ExecutionEnvironment {
   constructor(
     private readonly worker: Worker,
     private readonly functionName: string,
+    /** The configuration it was started with; an environment never outlives a configuration change. */
+    readonly configuration: number,
   ) {
     worker.on(
       "message",
@@ -162,37 +164,55 @@ class ExecutionEnvironment {
   }
 }
 
+/** What `UpdateFunctionConfiguration` can change on a local function. */
+export type LambdaConfigurationUpdate = Partial<
+  Pick<LocalLambdaOptions, "environment" | "timeoutSeconds" | "memoryMb">
+>;
+
 /**
  * A function run locally from its deployment bundle: each execution environment is a worker thread
  * whose `process.env` is exactly the function's environment plus Lambda's reserved variables.
  * Concurrent invocations get separate environments, as in Lambda; idle ones are reused (warm starts).
+ * A configuration update retires every environment started before it, as Lambda does: idle ones at once,
+ * busy ones when their invocation ends, so every later invocation runs with the new configuration.
  */
 export class LocalLambda {
   readonly arn: string;
   readonly logs: LambdaLogLine[] = [];
   invocations = 0;
   coldStarts = 0;
+  /** How many configuration updates the function has had. */
+  configurationUpdates = 0;
   private readonly idle: ExecutionEnvironment[] = [];
   private readonly all = new Set<ExecutionEnvironment>();
-  private readonly workerEnv: Record<string, string>;
+  private workerEnv: Record<string, string> = {};
   private closed = false;
 
-  constructor(private readonly options: Required<Pick<LocalLambdaOptions, "memoryMb">> & LocalLambdaOptions) {
+  constructor(private options: Required<Pick<LocalLambdaOptions, "memoryMb">> & LocalLambdaOptions) {
     this.arn = `arn:aws:lambda:${SANDBOX_REGION}:${SANDBOX_ACCOUNT_ID}:function:${options.name}`;
-    this.workerEnv = {
-      ...(options.awsEnvironment ?? awsSandboxEnvironment()),
-      ...options.environment,
-      AWS_LAMBDA_FUNCTION_NAME: options.name,
-      AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb),
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${options.name}`,
-      AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
-      AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
-      LAMBDA_TASK_ROOT: dirname(options.bundleFile),
-      _HANDLER: options.handler,
-      TZ: ":UTC",
-      LANG: "en_US.UTF-8",
-    };
+    this.workerEnv = this.environmentFor(options);
+  }
+
+  /** The function's configured environment variables (without what the sandbox adds). */
+  get environment(): Record<string, string> {
+    return { ...this.options.environment };
+  }
+
+  /**
+   * `UpdateFunctionConfiguration`: the new settings apply to every invocation that starts afterwards. Warm
+   * environments are discarded, so code that cached what the old configuration pointed at (a secret read
+   * at cold start) starts over. A configuration AWS would refuse is refused and changes nothing.
+   */
+  async updateConfiguration(update: LambdaConfigurationUpdate): Promise<void> {
+    if (this.closed) throw new Error(`Lambda ${this.name} is closed`);
+    const next = { ...this.options, ...update, memoryMb: update.memoryMb ?? this.options.memoryMb };
+    checkConfiguration(next);
+    this.options = next;
+    this.workerEnv = this.environmentFor(next);
+    this.configurationUpdates += 1;
+    const retired = this.idle.splice(0);
+    for (const environment of retired) this.all.delete(environment);
+    await Promise.all(retired.map((environment) => environment.terminate()));
   }
 
   get name(): string {
@@ -217,8 +237,12 @@ export class LocalLambda {
       );
       return JSON.parse(payload);
     } finally {
-      if (!environment.dead && !this.closed) this.idle.push(environment);
-      else this.all.delete(environment);
+      if (!environment.dead && !this.closed && environment.configuration === this.configurationUpdates) {
+        this.idle.push(environment);
+      } else {
+        this.all.delete(environment);
+        if (!environment.dead) void environment.terminate();
+      }
     }
   }
 
@@ -253,9 +277,26 @@ export class LocalLambda {
     });
     this.capture(worker.stdout, "stdout");
     this.capture(worker.stderr, "stderr");
-    const environment = new ExecutionEnvironment(worker, this.name);
+    const environment = new ExecutionEnvironment(worker, this.name, this.configurationUpdates);
     this.all.add(environment);
     return environment;
+  }
+
+  private environmentFor(options: LocalLambdaOptions & { memoryMb: number }): Record<string, string> {
+    return {
+      ...(options.awsEnvironment ?? awsSandboxEnvironment()),
+      ...options.environment,
+      AWS_LAMBDA_FUNCTION_NAME: options.name,
+      AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${options.name}`,
+      AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+      AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
+      LAMBDA_TASK_ROOT: dirname(options.bundleFile),
+      _HANDLER: options.handler,
+      TZ: ":UTC",
+      LANG: "en_US.UTF-8",
+    };
   }
 
   private capture(stream: Readable, name: LambdaLogLine["stream"]): void {
@@ -278,6 +319,19 @@ export class LocalLambda {
  */
 export async function startLocalLambda(options: LocalLambdaOptions): Promise<LocalLambda> {
   const memoryMb = options.memoryMb ?? 128;
+  checkConfiguration({ ...options, memoryMb });
+  const file = await stat(options.bundleFile).catch(() => undefined);
+  if (!file?.isFile()) {
+    throw new Error(
+      `Lambda ${options.name}: bundle file ${options.bundleFile} does not exist; build the bundle first`,
+    );
+  }
+  return new LocalLambda({ ...options, memoryMb });
+}
+
+/** Throws what AWS would refuse about a function configuration, naming the setting. */
+function checkConfiguration(options: LocalLambdaOptions & { memoryMb: number }): void {
+  const { memoryMb } = options;
   const handlerMatch = /^([^.]+)\.([A-Za-z_$][\w$]*)$/.exec(options.handler);
   if (!handlerMatch) {
     throw new Error(
@@ -304,11 +358,4 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
   if (!(memoryMb >= 128 && memoryMb <= 10_240)) {
     throw new Error(`Lambda ${options.name}: memoryMb must be 128-10240 (got ${memoryMb})`);
   }
-  const file = await stat(options.bundleFile).catch(() => undefined);
-  if (!file?.isFile()) {
-    throw new Error(
-      `Lambda ${options.name}: bundle file ${options.bundleFile} does not exist; build the bundle first`,
-    );
-  }
-  return new LocalLambda({ ...options, memoryMb });
 }

@@ -156,29 +156,24 @@ export class LocalAwsResources {
         `aws.lambda.Function ${functionName}: handler "${handler}" needs ${fileStem}.mjs (or .js/.cjs) in the code archive, which holds ${entries.join(", ") || "nothing"}`,
       );
     }
-    const variables = (inputs.environment as { variables?: unknown } | undefined)?.variables;
     const lambda = await startLocalLambda({
       name: functionName,
       bundleFile: join(dir, bundle),
       handler,
-      environment: (variables ?? {}) as Record<string, string>,
-      timeoutSeconds: Number(inputs.timeout ?? 3),
-      memoryMb: Number(inputs.memorySize ?? 128),
+      ...functionConfiguration(inputs),
       awsEnvironment: this.options.functionNetwork,
       onLog: (line) => this.options.onFunctionLog?.(functionName, line),
     });
     await this.unlessClosed(() => lambda.close());
     this.lambdas.set(functionName, lambda);
-    return {
-      id: functionName,
-      state: {
-        name: functionName,
-        arn: lambda.arn,
-        // What API Gateway integrations call; AWS gives it in this form, not the function's own ARN.
-        invokeArn: `arn:aws:apigateway:${SANDBOX_REGION}:lambda:path/2015-03-31/functions/${lambda.arn}/invocations`,
-        version: "$LATEST",
-      },
-    };
+    return { id: functionName, state: functionState(lambda) };
+  }
+
+  /** `UpdateFunctionConfiguration` of a function an earlier deployment created: warm environments retire. */
+  async updateFunctionConfiguration(name: string, inputs: Inputs): Promise<Realized> {
+    const lambda = this.lambdaNamed(physicalName(name, inputs.name), "aws.lambda.Function");
+    await lambda.updateConfiguration(functionConfiguration(inputs));
+    return { id: lambda.name, state: functionState(lambda) };
   }
 
   async functionUrl(inputs: Inputs): Promise<Realized> {
@@ -246,6 +241,26 @@ export class LocalAwsResources {
     }
     return lambda;
   }
+}
+
+/** The settings of an `aws.lambda.Function` the local runner applies (AWS's defaults when unset). */
+function functionConfiguration(inputs: Inputs) {
+  const variables = (inputs.environment as { variables?: unknown } | undefined)?.variables;
+  return {
+    environment: (variables ?? {}) as Record<string, string>,
+    timeoutSeconds: Number(inputs.timeout ?? 3),
+    memoryMb: Number(inputs.memorySize ?? 128),
+  };
+}
+
+function functionState(lambda: LocalLambda): Record<string, unknown> {
+  return {
+    name: lambda.name,
+    arn: lambda.arn,
+    // What API Gateway integrations call; AWS gives it in this form, not the function's own ARN.
+    invokeArn: `arn:aws:apigateway:${SANDBOX_REGION}:lambda:path/2015-03-31/functions/${lambda.arn}/invocations`,
+    version: "$LATEST",
+  };
 }
 
 /** Writes a Pulumi AssetArchive's entries (file and string assets) into `dir`, as Lambda unzips code. */

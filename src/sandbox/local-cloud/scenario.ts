@@ -1,6 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
-import { CANARY_TAG } from "../../bridge/canary";
+import { isCanarySend } from "../../bridge/events";
 import type { SendRecord } from "../../bridge/store";
 import { sandboxClientConfig } from "../aws/env";
 import type { Sandbox } from "../index";
@@ -193,9 +193,9 @@ export async function runScenario(
   }
 }
 
-/** The deployment canary's own send (tag `canary=true`), not a user's mail. */
+/** The deployment canary's own send (tag `canary=true`), not a user's mail: the bridge's own test. */
 export function isCanary(email: SentEmail): boolean {
-  return email.tags.some((t) => t.name === CANARY_TAG.name && t.value === CANARY_TAG.value);
+  return isCanarySend(Object.fromEntries(email.tags.map((t) => [t.name, t.value])));
 }
 
 function emailsTo(sandbox: Sandbox, address: string): number {
