@@ -8,7 +8,7 @@ import {
   svixSignature,
 } from "../../src/bridge/canary";
 import { BRIDGE_PATHS, bridgeEndpoint } from "../../src/bridge/routes";
-import { parseWebhookSecret } from "../../src/settings/webhook-secret";
+import { parseWebhookSecrets } from "../../src/settings/webhook-secret";
 import { clerkDelivers, setClerkDelivery, templatesProblem } from "./clerk-delivery";
 import { endpointProblem } from "./validate";
 import {
@@ -24,7 +24,10 @@ import {
 export interface DeliveryCanaryArgs {
   /** The bridge's Function URL (its ingest). */
   bridgeUrl: pulumi.Input<string>;
-  /** The Clerk webhook signing secret the bridge verifies with (`whsec_…`); pass it as a secret. */
+  /**
+   * The Clerk webhook signing secret the bridge verifies with, as its parameter holds it (`whsec_…`, or two
+   * whitespace-separated during a rotation); pass it as a secret.
+   */
   signingSecret: pulumi.Input<string>;
   /** The templates the cutover routes to the bridge: a failing canary hands these back to Clerk. */
   templates: pulumi.Input<pulumi.Input<string>[]>;
@@ -103,6 +106,23 @@ export function canaryEmailCreated(clerkEmailId: string, nowMs: number): Record<
   };
 }
 
+/**
+ * The signing secret as the bridge's ingest parses its parameter: one `whsec_` secret, or two during a
+ * rotation (the canary signs with both, as Svix does). The unset marker is refused: a canary cannot prove a
+ * route that has no secret, and without a passing canary Clerk is not cut over.
+ */
+function signingSecretProblem(value: unknown): string | undefined {
+  const parsed = parseWebhookSecrets(typeof value === "string" ? value : "");
+  if (parsed.state === "ready") return undefined;
+  if (parsed.state === "unset") {
+    return (
+      "signingSecret is the bridge's unset marker, not a secret: register the Clerk endpoint and set " +
+      "clerkWebhookSigningSecret first; no canary runs and Clerk is not cut over until then"
+    );
+  }
+  return `signingSecret ${parsed.problems.join("; ")}: use the Clerk endpoint's Signing Secret (two, new first, during a rotation)`;
+}
+
 class DeliveryCanaryProvider implements pulumi.dynamic.ResourceProvider {
   configuredClerkKey: string | undefined;
 
@@ -123,12 +143,7 @@ class DeliveryCanaryProvider implements pulumi.dynamic.ResourceProvider {
       if (reason) failures.push({ property, reason });
     };
     if (!isUnknown(inputs.bridgeUrl)) fail("bridgeUrl", endpointProblem(inputs.bridgeUrl, "bridgeUrl"));
-    if (!isUnknown(inputs.signingSecret)) {
-      const parsed = parseWebhookSecret(String(inputs.signingSecret ?? ""));
-      if (!parsed.ok) {
-        fail("signingSecret", `signingSecret ${parsed.problem}: use the Clerk endpoint's Signing Secret`);
-      }
-    }
+    if (!isUnknown(inputs.signingSecret)) fail("signingSecret", signingSecretProblem(inputs.signingSecret));
     fail("templates", templatesProblem(inputs.templates));
     if (!isUnknown(inputs.fingerprint) && (typeof inputs.fingerprint !== "string" || !inputs.fingerprint)) {
       fail("fingerprint", "fingerprint must be a non-empty string that changes with what the canary proves");

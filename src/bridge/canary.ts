@@ -71,7 +71,7 @@ export function canaryWebhookKeys(clerkWebhookSecret: string): Uint8Array[] {
     throw new Error("the Clerk webhook signing secret is not set yet (the bridge's unset marker)");
   }
   if (parsed.state === "invalid") {
-    throw new Error(`the Clerk webhook signing secret ${parsed.problems.join("; ")}`);
+    throw new Error(`the Clerk webhook signing secret is unusable: ${parsed.problems.join("; ")}`);
   }
   return parsed.keys;
 }

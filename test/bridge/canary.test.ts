@@ -18,6 +18,7 @@ import { createTelemetry } from "../../src/bridge/telemetry";
 import { awsSandboxEnvironment } from "../../src/sandbox/aws/env";
 import { type SsmStandIn, startSsmStandIn } from "../../src/sandbox/aws/ssm";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
+import { WEBHOOK_SECRET_UNSET } from "../../src/settings/webhook-secret";
 import { captureStdout, clerkEmailCreated, signed, sqsRecord } from "./fixtures";
 import { type Pipeline, startPipeline } from "./harness";
 
@@ -156,6 +157,80 @@ describe("a canary through the local bridge", () => {
     expect((await canaryStatus(pipeline, id, await canaryStatusSignature(secret, id))).body.status).toBe(
       "pending",
     );
+  });
+});
+
+/**
+ * Posts a canary signed the way the Pulumi provider signs it: with every secret in the parameter value it
+ * holds (`svixSignature`), not with the test fixtures' signer.
+ */
+async function postSignedCanary(pipeline: Pipeline, secretValue: string, id: string) {
+  const body = JSON.stringify(clerkEmailCreated(CANARY_RECIPIENT, { id }));
+  const svixId = `msg_canary_${randomBytes(8).toString("hex")}`;
+  const timestamp = Math.floor(Date.now() / 1000);
+  const res = await fetch(pipeline.bridge.webhookUrl("clerk"), {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "svix-id": svixId,
+      "svix-timestamp": String(timestamp),
+      "svix-signature": await svixSignature(secretValue, svixId, timestamp, body),
+    },
+    body,
+  });
+  return res.status;
+}
+
+describe("a canary during a Clerk webhook secret rotation", () => {
+  const previous = newSigningSecret();
+  const next = newSigningSecret();
+  /** The parameter's value during the overlap, new first, as the rotation runbook sets it. */
+  const pair = `${next} ${previous}`;
+  const local = pipelineHolding(previous);
+
+  it("signs with both secrets of the pair, so a bridge holding the old, the new or both accepts and answers it", async () => {
+    const pipeline = local();
+    expect((await svixSignature(pair, "msg_canary_1", 1_764_000_000, "{}")).split(" ")).toEqual([
+      expect.stringMatching(/^v1,/),
+      expect.stringMatching(/^v1,/),
+    ]);
+    for (const held of [[previous], [next], [previous, next]]) {
+      pipeline.bridge.setWebhookSecrets({ clerk: held });
+      const id = canaryId();
+      expect(await postSignedCanary(pipeline, pair, id), held.join(" ")).toBe(202);
+      await pipeline.settle();
+      const answer = await canaryStatus(pipeline, id, await canaryStatusSignature(pair, id));
+      expect(answer.body.status, held.join(" ")).toBe("accepted");
+    }
+    // A value holding neither secret the bridge has is refused at both routes.
+    pipeline.bridge.setWebhookSecrets({ clerk: [previous] });
+    const stranger = `${newSigningSecret()} ${newSigningSecret()}`;
+    const id = canaryId();
+    expect(await postSignedCanary(pipeline, stranger, id)).toBe(401);
+    expect((await canaryStatus(pipeline, id, await canaryStatusSignature(stranger, id))).status).toBe(401);
+  });
+
+  it("answers 503 while the bridge holds the unset marker, and will not sign with it or a bad pair", async () => {
+    const pipeline = local();
+    const id = canaryId();
+    const signature = await canaryStatusSignature(previous, id);
+    pipeline.bridge.setWebhookSecrets({ clerk: [WEBHOOK_SECRET_UNSET] });
+    const answer = await canaryStatus(pipeline, id, signature);
+    expect(answer).toEqual({
+      status: 503,
+      body: { error: "the bridge has no usable Clerk webhook signing secret" },
+    });
+    pipeline.bridge.setWebhookSecrets({ clerk: [previous] });
+
+    await expect(canaryStatusSignature(WEBHOOK_SECRET_UNSET, id)).rejects.toThrow(
+      "the Clerk webhook signing secret is not set yet (the bridge's unset marker)",
+    );
+    const halfValid = `${next} whsec_${Buffer.alloc(8, 1).toString("base64")}`;
+    const refused = canaryStatusSignature(halfValid, id);
+    await expect(refused).rejects.toThrow(
+      "the Clerk webhook signing secret is unusable: secret 2 must hold a key of at least 24 bytes (it holds 8)",
+    );
+    await expect(refused).rejects.not.toThrow(next.slice("whsec_".length));
   });
 });
 

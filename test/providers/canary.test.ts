@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { canaryEmailCreated, DeliveryCanary } from "../../infra/providers/canary";
 import { CANARY_RECIPIENT } from "../../src/bridge/canary";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
+import { WEBHOOK_SECRET_UNSET } from "../../src/settings/webhook-secret";
 import { type Pipeline, startPipeline } from "../bridge/harness";
 import { contract, SPECS } from "../support/openapi";
 import { checkedInputs, serializedProviderOf } from "../support/serialized-provider";
@@ -151,6 +152,8 @@ describe("DeliveryCanary provider, loaded from its serialized form", () => {
       method: "POST",
       path: "^/emails$",
       status: 403,
+      // A revoked key is refused every time: the worker's in-process retries of a key refusal meet it too.
+      count: 50,
       body: { statusCode: 403, name: "invalid_api_key", message: "API key is invalid" },
     });
     const error = await failedRun(provider.create(await checkedInputs(provider, declared)));
@@ -222,7 +225,34 @@ describe("DeliveryCanary provider, loaded from its serialized form", () => {
       "fingerprint",
     ]);
     expect(result.failures?.[1]?.reason).toBe(
-      "signingSecret must hold a key of at least 24 bytes (it holds 5): use the Clerk endpoint's Signing Secret",
+      "signingSecret must hold a key of at least 24 bytes (it holds 5): use the Clerk endpoint's Signing " +
+        "Secret (two, new first, during a rotation)",
     );
+  });
+
+  it("check takes the secret as the bridge's parameter holds it: a rotation pair, never the unset marker", async () => {
+    const pair = `${newSigningSecret()} ${secret}`;
+    expect((await provider.check!({}, { ...declared, signingSecret: pair })).failures).toEqual([]);
+    const unset = await provider.check!({}, { ...declared, signingSecret: WEBHOOK_SECRET_UNSET });
+    expect(unset.failures).toEqual([
+      {
+        property: "signingSecret",
+        reason:
+          "signingSecret is the bridge's unset marker, not a secret: register the Clerk endpoint and set " +
+          "clerkWebhookSigningSecret first; no canary runs and Clerk is not cut over until then",
+      },
+    ]);
+    const halfValid = await provider.check!({}, { ...declared, signingSecret: `${secret} whsec_c2hvcnQ=` });
+    expect(halfValid.failures?.[0]?.reason).toMatch(/^signingSecret secret 2 must hold a key of at least 24/);
+    expect(JSON.stringify(halfValid.failures)).not.toContain(secret);
+  });
+
+  it("passes during a rotation: signed with the new and the old secret, the bridge still holding the old one", async () => {
+    const pair = `${newSigningSecret()} ${secret}`;
+    const inputs = await checkedInputs(provider, { ...declared, signingSecret: pair });
+    const created = await provider.create(inputs);
+    expect(created.outs.status).toBe("passed");
+    expect(JSON.stringify(created.outs)).not.toContain(secret);
+    for (const slug of TEMPLATES) expect(await deliveredByClerk(slug)).toBe(false);
   });
 });
