@@ -64,14 +64,12 @@ const bridgeSettings = {
   sendConcurrency: config.sendConcurrency,
   ingestReservedConcurrency: config.ingestReservedConcurrency,
 };
-const clerkSecretKey = pulumi.secret(config.secrets.clerkSecretKey);
-
 const bridge = new BounceBridge("bounce-bridge", {
   project,
   stack,
   bundle,
   sendingDomainId: sendingDomain.domainId,
-  clerkSecretKey,
+  clerkSecretKey: pulumi.secret(config.secrets.clerkSecretKey),
   clerkWebhookMode: config.clerkWebhookMode,
   clerkWebhookSigningSecret: config.secrets.clerkWebhookSigningSecret,
   ...bridgeSettings,
@@ -107,7 +105,10 @@ const delivery = clerkWebhookSecret
         fingerprint: canaryFingerprint({
           bridgeCode: pulumi.output(bundle).apply((built) => built.sha256),
           bridgeSettings,
-          secrets: [bridge.sendingKeyId, clerkSecretKey, webhooks.resendSigningSecret, clerkWebhookSecret],
+          sendingKeyId: bridge.sendingKeyId,
+          secretVersions: pulumi
+            .all([bridge.secretVersions, webhooks.secretVersions])
+            .apply(([worker, ingest]) => ({ ...worker, ...ingest })),
           domain: pulumi.all([sendingDomain.domainId, sendingDomain.records, sendingDomain.verifiedAt]),
         }),
       },

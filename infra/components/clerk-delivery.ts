@@ -78,29 +78,40 @@ export interface CanaryFingerprintParts {
   bridgeCode: pulumi.Input<string>;
   /** Everything the bridge is configured with besides its code and secrets. */
   bridgeSettings: Record<string, unknown>;
-  /** Every secret the pipeline runs on; only one-way digests of them enter the fingerprint. */
-  secrets: pulumi.Input<string>[];
+  /**
+   * The bridge's own Resend sending key (its id): a replaced key is a new identity the canary must send with.
+   * The full-access key of the stack config is not part of it: the bridge never sends with that one.
+   */
+  sendingKeyId: pulumi.Input<string>;
+  /**
+   * The SSM version of each secret parameter the bridge reads: SSM raises it whenever the value changes, so
+   * a rotated secret runs the canary again without the fingerprint touching any secret value.
+   */
+  secretVersions: pulumi.Input<Record<string, number>>;
   /** The domain the bridge sends from: its id, published records and verification. */
   domain: pulumi.Input<unknown>;
 }
 
 /**
- * One SHA-256 over everything the canary proves. The secrets' digests are computed inside, so the result
- * reveals nothing about them; it is marked not secret so a preview can show that the canary will run again.
+ * One SHA-256 over everything the canary proves. It holds no secret (versions and ids only), so it is
+ * readable in a preview, which can then show that the canary will run again.
  */
 export function canaryFingerprint(parts: CanaryFingerprintParts): pulumi.Output<string> {
-  const digest = (text: string) => createHash("sha256").update(text).digest("hex");
   const fingerprint = pulumi
-    .all([parts.bridgeCode, pulumi.all(parts.secrets), parts.domain])
-    .apply(([bridgeCode, secrets, domain]) =>
-      digest(
-        JSON.stringify({
-          bridgeCode,
-          bridgeSettings: parts.bridgeSettings,
-          secretVersions: secrets.map((s) => digest(`auth-email-pipeline secret version\n${s}`)),
-          domain,
-        }),
-      ),
+    .all([parts.bridgeCode, parts.sendingKeyId, parts.secretVersions, parts.domain])
+    .apply(([bridgeCode, sendingKeyId, secretVersions, domain]) =>
+      createHash("sha256")
+        .update(
+          JSON.stringify({
+            bridgeCode,
+            bridgeSettings: parts.bridgeSettings,
+            sendingKeyId,
+            // Sorted, so the order the parts were assembled in does not matter.
+            secretVersions: Object.fromEntries(Object.entries(secretVersions).sort()),
+            domain,
+          }),
+        )
+        .digest("hex"),
     );
   return pulumi.unsecret(fingerprint);
 }

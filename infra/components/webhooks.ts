@@ -41,10 +41,10 @@ export class Webhooks extends pulumi.ComponentResource {
    * in portal mode, in manual mode once registered. The delivery canary signs with it.
    */
   readonly clerkSigningSecret?: pulumi.Output<string>;
-  /** The Resend webhook's signing secret (secret). */
-  readonly resendSigningSecret: pulumi.Output<string>;
   /** Manual mode: the steps that register the Clerk endpoint by hand. */
   readonly clerkRegistrationSteps?: pulumi.Output<string[]>;
+  /** SSM versions of the webhook secrets (`clerkWebhookSecret`, `resendWebhookSecret`); each grows with its value. */
+  readonly secretVersions: pulumi.Output<Record<string, number>>;
 
   constructor(name: string, args: WebhooksArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auth-email-pipeline:email:Webhooks", name, {}, opts);
@@ -58,14 +58,13 @@ export class Webhooks extends pulumi.ComponentResource {
       { endpoint: this.resendEndpoint, events: RESEND_WEBHOOK_EVENTS },
       parent,
     );
-    secureParameter(
+    const resendParameter = secureParameter(
       `${name}-resend-secret`,
       args.parameterNames.resendWebhookSecret,
       resend.signingSecret,
       parent,
     );
     this.resendWebhookId = resend.webhookId;
-    this.resendSigningSecret = resend.signingSecret;
 
     let clerkSecret: pulumi.Input<string>;
     if (args.clerkMode === "portal") {
@@ -91,7 +90,16 @@ export class Webhooks extends pulumi.ComponentResource {
         manualRegistrationSteps(url, args.stack),
       );
     }
-    secureParameter(`${name}-clerk-secret`, args.parameterNames.clerkWebhookSecret, clerkSecret, parent);
+    const clerkParameter = secureParameter(
+      `${name}-clerk-secret`,
+      args.parameterNames.clerkWebhookSecret,
+      clerkSecret,
+      parent,
+    );
+    this.secretVersions = pulumi.all({
+      clerkWebhookSecret: clerkParameter.version,
+      resendWebhookSecret: resendParameter.version,
+    });
 
     this.registerOutputs({
       resendWebhookId: this.resendWebhookId,
@@ -99,6 +107,7 @@ export class Webhooks extends pulumi.ComponentResource {
       clerkEndpoint: this.clerkEndpoint,
       clerkEndpointId: this.clerkEndpointId,
       clerkRegistrationSteps: this.clerkRegistrationSteps,
+      secretVersions: this.secretVersions,
     });
   }
 }

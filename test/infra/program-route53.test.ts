@@ -14,6 +14,7 @@ import {
   FUNCTION_URL,
   isSecretEnvelope,
   type ProgramRun,
+  type RunOptions,
   runProgram,
 } from "../support/pulumi-program";
 import { loadSerializedProvider } from "../support/serialized-provider";
@@ -141,12 +142,16 @@ describe("prod stack on Route53, Clerk endpoint through the portal", () => {
     }
     expect(canary.options.propertyDependencies.bridgeUrl).toEqual(["bounce-bridge-url"]);
     expect(canary.options.propertyDependencies.signingSecret).toEqual(["webhooks-clerk"]);
-    // The fingerprint follows the domain (its records come from it), the gate and both webhook secrets.
+    // The fingerprint follows the domain (its records come from it), the gate, the bridge's sending key and
+    // the version of every secret parameter (see "the delivery canary's fingerprint").
     expect(canary.options.propertyDependencies.fingerprint).toEqual([
+      "bounce-bridge-clerk-secret-key",
+      "bounce-bridge-resend-api-key",
+      "bounce-bridge-sending-key",
       "sending-domain-resend",
       "sending-domain-verification",
-      "webhooks-clerk",
-      "webhooks-resend",
+      "webhooks-clerk-secret",
+      "webhooks-resend-secret",
     ]);
   });
 
@@ -252,29 +257,48 @@ describe("manual Clerk mode once the endpoint is registered", () => {
 describe("the delivery canary's fingerprint", () => {
   const fingerprintOf = async (
     config: Record<string, string>,
-    records = classicResendRecords("mail", "bounce"),
+    options: Pick<RunOptions, "domainRecords" | "parameterVersions" | "sendingKeyId"> = {},
   ) => {
-    const run = await runProgram({ stack: "prod", config, secretKeys: SECRETS, domainRecords: records });
+    const run = await runProgram({
+      stack: "prod",
+      config,
+      secretKeys: SECRETS,
+      domainRecords: classicResendRecords("mail", "bounce"),
+      ...options,
+    });
     return run.named("clerk-delivery-canary").inputs.fingerprint;
   };
+  const versionOf = (parameter: string) => ({
+    parameterVersions: { [`/auth-email-pipeline/prod/${parameter}`]: 2 },
+  });
 
-  it("is the same for the same deployment and changes with a bridge setting, a secret or the domain's records", async () => {
+  it("is the same for the same deployment and changes with a bridge setting, its sending key, a secret's version or the domain's records", async () => {
     const base = await fingerprintOf(PROD);
     expect(await fingerprintOf(PROD)).toBe(base);
     const changed = [
       await fingerprintOf({ ...PROD, fromName: "Example Auth" }),
-      await fingerprintOf({ ...PROD, resendApiKey: "re_rotated" }),
-      await fingerprintOf(
-        PROD,
-        classicResendRecords("mail", "bounce").map((r) =>
+      // A replaced sending key: a new key id, and its token written as a new parameter version.
+      await fingerprintOf(PROD, { sendingKeyId: "key_456" }),
+      await fingerprintOf(PROD, versionOf("resend-api-key")),
+      await fingerprintOf(PROD, versionOf("clerk-secret-key")),
+      await fingerprintOf(PROD, versionOf("clerk-webhook-secret")),
+      await fingerprintOf(PROD, versionOf("resend-webhook-secret")),
+      await fingerprintOf(PROD, {
+        domainRecords: classicResendRecords("mail", "bounce").map((r) =>
           r.record === "DKIM" ? { ...r, value: r.value.replace("IDAQAB", "IDAQAC") } : r,
         ),
-      ),
+      }),
     ];
     for (const fingerprint of changed) expect(fingerprint).not.toBe(base);
     expect(new Set(changed).size).toBe(changed.length);
-    // Digests only: no secret is recoverable from it, nor present in it.
-    expect(String(base)).not.toContain("re_prod");
+  });
+
+  it("ignores the full-access key the bridge never sends with, and holds no secret", async () => {
+    const base = await fingerprintOf(PROD);
+    expect(await fingerprintOf({ ...PROD, resendApiKey: "re_rotated" })).toBe(base);
+    for (const secret of ["re_prod", "re_bridge_sending", "sk_live_prod", "whsec_resend"]) {
+      expect(String(base)).not.toContain(secret);
+    }
   });
 });
 

@@ -182,6 +182,8 @@ export interface RunOptions {
   delays?: Record<string, number>;
   /** The `version` AWS reports for an SSM parameter, by parameter name; 1 when not given. */
   parameterVersions?: Record<string, number>;
+  /** The id Resend gives the bridge's sending key; `key_123` when not given. */
+  sendingKeyId?: string;
 }
 
 function fullKey(key: string): string {
@@ -204,7 +206,7 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
     case "pulumi-nodejs:dynamic/resend:Webhook":
       return { webhookId: "wh_123", signingSecret: "whsec_resend" };
     case "pulumi-nodejs:dynamic/resend:ApiKey":
-      return { keyId: "key_123", token: "re_bridge_sending" };
+      return { keyId: options.sendingKeyId ?? "key_123", token: "re_bridge_sending" };
     case "aws:ssm/parameter:Parameter":
       return { name: physical, version: options.parameterVersions?.[physical] ?? 1 };
     case "pulumi-nodejs:dynamic/clerk:WebhookEndpoint":
