@@ -167,10 +167,13 @@ describe("the delivery canary in the local cloud", () => {
       canaryState = passed;
     }, 60_000);
 
-    it("a revoked Resend key fails the next canary naming Resend's refusal, and Clerk delivers again", async () => {
+    it("a revoked sending key fails the next canary naming Resend's refusal, and Clerk delivers again", async () => {
       const { sandbox } = deployment;
       expect(canaryState?.status).toBe("passed");
-      sandbox.resend.revokeApiKey(sandbox.resend.apiKey);
+      // Someone deletes the bridge's own key in Resend's dashboard (the full-access key keeps working).
+      const bridgeKey = sandbox.resend.apiKeys().find((k) => k.name === "auth-email-pipeline sandbox bridge");
+      expect(bridgeKey?.permission).toBe("sending_access");
+      await resendApi(sandbox, `/api-keys/${bridgeKey?.id}`, "DELETE");
       const failure = await updateFromState(
         deployment,
         TYPES.canary,

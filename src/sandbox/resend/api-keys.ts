@@ -99,20 +99,10 @@ export class ApiKeyRegistry {
 
     apiRoute(ctx, "DELETE", "/api-keys/:id", (req) => {
       const key = find(req.params.id);
-      this.remove(key);
+      this.keys.delete(key.id);
+      this.byToken.delete(key.token);
       return { status: 200, body: { object: "api_key", id: key.id, deleted: true } };
     });
-  }
-
-  /** Deletes the key with this token (the dashboard's delete); unknown tokens are ignored. */
-  revoke(token: string): void {
-    const key = this.byToken.get(token);
-    if (key) this.remove(key);
-  }
-
-  private remove(key: ApiKeyState): void {
-    this.keys.delete(key.id);
-    this.byToken.delete(key.token);
   }
 
   private add(fields: Pick<ApiKeyState, "name" | "token" | "permission" | "domainId">): ApiKeyState {

@@ -80,8 +80,6 @@ export interface ResendStandIn {
   addVerifiedDomain(name: string, opts?: { region?: Region }): { id: string; name: string };
   /** Runs the periodic re-check of verified domains now. */
   recheckVerifiedDomains(): Promise<void>;
-  /** Deletes the API key with this token, as the dashboard does: requests with it are then refused 403 `invalid_api_key`. */
-  revokeApiKey(token: string): void;
   rateLimitPerSecond: number;
   sendLatencyMs: number;
   timeScale: number;
@@ -179,9 +177,6 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
       return { id: domain.id, name: domain.name };
     },
     recheckVerifiedDomains: () => verifier.recheckVerified(),
-    revokeApiKey(token) {
-      keyRegistry.revoke(token);
-    },
     get rateLimitPerSecond() {
       return gate.perSecond;
     },
