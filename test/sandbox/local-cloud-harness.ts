@@ -195,6 +195,9 @@ export async function resendApi(
   return (await res.json()) as Record<string, unknown>;
 }
 
+/** The sandbox stack's sender as the bridge writes it: `formatFromHeader` quotes a name holding `(`. */
+const SANDBOX_FROM = `"Example (sandbox)" <auth@mail.example.com>`;
+
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
 /**
@@ -270,7 +273,7 @@ export async function expectWholeLoop(deployment: Deployment, facts: ScenarioFac
   expect(facts.canary.email).toMatchObject({
     id: canary.state.resendEmailId,
     to: [DELIVERED_ADDRESS],
-    from: "Example (sandbox) <auth@mail.example.com>",
+    from: SANDBOX_FROM,
   });
   expect(facts.canary.email.tags).toContainEqual({ name: "canary", value: "true" });
   // The gate ran only once every DNS record was published.
@@ -291,7 +294,7 @@ export async function expectWholeLoop(deployment: Deployment, facts: ScenarioFac
   const clerkEmail = sandbox.clerk.emails().find((e) => e.email.to_email_address === DELIVERED_ADDRESS)!;
   expect(clerkEmail.deliveredByClerk).toBe(false);
   expect(delivered[0]?.html).toContain(facts.delivered.code);
-  expect(delivered[0]?.from).toBe(`"Example (sandbox)" <auth@mail.example.com>`);
+  expect(delivered[0]?.from).toBe(SANDBOX_FROM);
   expect(delivered[0]?.headers["X-Entity-Ref-ID"]).toBe(clerkEmail.email.id);
   expect(Object.fromEntries((delivered[0]?.tags ?? []).map((t) => [t.name, t.value]))).toMatchObject({
     clerk_email_id: clerkEmail.email.id,
