@@ -14,7 +14,7 @@ import { lambdaWorkerHandler } from "../../src/bridge/lambda-worker";
 import { type LocalDynamo, startLocalDynamo } from "../../src/bridge/local-dynamo";
 import { processSend, type SendDeps } from "../../src/bridge/send-job";
 import { BridgeStore } from "../../src/bridge/store";
-import { createTelemetry } from "../../src/bridge/telemetry";
+import { createTelemetry, METRICS } from "../../src/bridge/telemetry";
 import { awsSandboxEnvironment } from "../../src/sandbox/aws/env";
 import { type SsmStandIn, startSsmStandIn } from "../../src/sandbox/aws/ssm";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
@@ -146,6 +146,17 @@ describe("a canary through the local bridge", () => {
     });
     await pipeline.settle();
     expect((await canaryStatus(pipeline, id, signature)).body.status).toBe("accepted");
+  });
+
+  it("keeps the canary's send out of the sent count (isCanarySend), which still counts users' mail", async () => {
+    const sent = () => pipeline.bridge.telemetry.totals[METRICS.sent] ?? 0;
+    const before = sent();
+    expect(await postCanary(pipeline, secret, canaryId())).toBe(202);
+    await pipeline.settle();
+    expect(sent()).toBe(before);
+    expect(await postCanary(pipeline, secret, canaryId(), "delivered+user@resend.dev")).toBe(202);
+    await pipeline.settle();
+    expect(sent()).toBe(before + 1);
   });
 
   it("sends a canary id addressed to anyone else as ordinary mail: no canary tag, no canary record", async () => {
