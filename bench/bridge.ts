@@ -282,7 +282,7 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
     ),
     ingest: `await import(${JSON.stringify(bundle.files.ingest)});`,
     worker: `const w = await import(${JSON.stringify(bundle.files.worker)});
-      w.createWorkerFromSecrets({ tableName: "bridge", fromAddress: "a@b.c", fromName: "A", stack: "bench", extraHeaders: {}, codeLifetimeSeconds: 600 }, { resendApiKey: "re_x", clerkSecretKey: "sk_x" });`,
+      w.createWorkerFromSecrets({ tableName: "bridge", fromAddress: "a@b.c", fromName: "A", stack: "bench", extraHeaders: {}, codeLifetimeSeconds: 600, resendPacing: { teamLimitPerSecond: 2, sharePercent: 50 } }, { resendApiKey: "re_x", clerkSecretKey: "sk_x" });`,
   };
   await writeFile(join(BENCH_DIR, "empty.mjs"), "export const handler = async () => ({});\n");
   const runs = 31;

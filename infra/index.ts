@@ -63,6 +63,8 @@ const bridge = new BounceBridge("bounce-bridge", {
   codeLifetimeSeconds: config.codeLifetimeSeconds,
   memoryMb: config.bridgeMemoryMb,
   sendConcurrency: config.sendConcurrency,
+  resendRateLimitPerSecond: config.resendRateLimitPerSecond,
+  resendBridgeSharePercent: config.resendBridgeSharePercent,
   logRetentionDays: config.logRetentionDays,
   alarms: {
     target: alarmTarget(config.alarmTarget),

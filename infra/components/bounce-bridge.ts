@@ -23,6 +23,9 @@ export interface BounceBridgeArgs {
   codeLifetimeSeconds: number;
   memoryMb: number;
   sendConcurrency: number;
+  /** Resend's team-wide request limit and the bridge's share of it, paced by the worker (src/bridge/pacing.ts). */
+  resendRateLimitPerSecond: number;
+  resendBridgeSharePercent: number;
   logRetentionDays: number;
   alarms: { target?: AlarmTarget; bounceRatePercent: number; complaintRatePercent: number };
 }
@@ -123,6 +126,8 @@ export class BounceBridge extends pulumi.ComponentResource {
       BRIDGE_FROM_NAME: args.fromName,
       BRIDGE_CODE_LIFETIME_SECONDS: String(args.codeLifetimeSeconds),
       BRIDGE_STACK: stack,
+      BRIDGE_RESEND_RATE_LIMIT_PER_SECOND: String(args.resendRateLimitPerSecond),
+      BRIDGE_RESEND_SHARE_PERCENT: String(args.resendBridgeSharePercent),
       POWERTOOLS_SERVICE_NAME: BRIDGE_SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(project, stack),
       ...(args.replyTo ? { BRIDGE_REPLY_TO: args.replyTo } : {}),

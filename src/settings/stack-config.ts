@@ -8,8 +8,12 @@ import {
   parseEmailAddress,
   parseExtraHeaders,
   parseReplyTo,
+  parseResendBridgeShare,
+  parseResendRateLimit,
   parseStackName,
   parseWholeNumber,
+  RESEND_BRIDGE_SHARE_PERCENT,
+  RESEND_RATE_LIMIT_PER_SECOND,
 } from "./fields";
 import { parseWebhookSecrets } from "./webhook-secret";
 
@@ -123,6 +127,14 @@ const schema = z.object({
   clerkWebhookMode: oneOf(WEBHOOK_MODES).default("manual"),
   bridgeMemoryMb: integer(128, 10240).default(256),
   sendConcurrency: integer(2, 1000).default(5),
+  resendRateLimitPerSecond: z
+    .unknown()
+    .transform(shared(parseResendRateLimit))
+    .default(RESEND_RATE_LIMIT_PER_SECOND.default),
+  resendBridgeSharePercent: z
+    .unknown()
+    .transform(shared(parseResendBridgeShare))
+    .default(RESEND_BRIDGE_SHARE_PERCENT.default),
   codeLifetimeSeconds: z
     .unknown()
     .transform(shared(parseCodeLifetime))
@@ -174,6 +186,10 @@ const FIXES: Record<string, string> = {
   clerkWebhookMode: "pulumi config set clerkWebhookMode manual (or portal)",
   bridgeMemoryMb: "pulumi config set bridgeMemoryMb 256",
   sendConcurrency: "pulumi config set sendConcurrency 5",
+  resendRateLimitPerSecond:
+    "pulumi config set resendRateLimitPerSecond 2 (your Resend team's limit: 2, 5 or 10 requests per second)",
+  resendBridgeSharePercent:
+    "pulumi config set resendBridgeSharePercent 50 (the bridge's share of that limit, 10-100)",
   codeLifetimeSeconds: "pulumi config set codeLifetimeSeconds 600",
   logRetentionDays: "pulumi config set logRetentionDays 30",
   extraHeaders: `pulumi config set extraHeaders '{"X-Entity-Ref-ID":"auth"}'`,

@@ -32,9 +32,11 @@ export interface Pipeline {
 export async function startPipeline(
   options: { backoff?: BackoffPolicy; bridge?: Partial<LocalBridgeOptions>; resendRateLimit?: number } = {},
 ): Promise<Pipeline> {
+  // The bridge is told the team's limit, as a stack's resendRateLimitPerSecond tells it.
+  const teamLimit = options.resendRateLimit ?? 1_000;
   const resend = await startResendStandIn({
     dnsServer: "127.0.0.1:9",
-    rateLimitPerSecond: options.resendRateLimit ?? 1_000,
+    rateLimitPerSecond: teamLimit,
     timeScale: 0.001,
   });
   const clerk = await startClerkStandIn({
@@ -53,6 +55,7 @@ export async function startPipeline(
     logLevel: "SILENT",
     backoff: options.backoff ?? { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 20 },
     queue: { visibilityTimeoutMs: 50, maxReceiveCount: 5 },
+    resendPacing: { teamLimitPerSecond: teamLimit },
     ...options.bridge,
     settings: {
       fromAddress: `auth@${SENDING_DOMAIN}`,

@@ -23,7 +23,15 @@ const STACK_VALUES = {
 };
 const CREDENTIALS = { RESEND_API_KEY: "re_test", CLERK_SECRET_KEY: "sk_test" };
 
-type Setting = "stack" | "fromName" | "fromAddress" | "replyTo" | "extraHeaders" | "codeLifetimeSeconds";
+type Setting =
+  | "stack"
+  | "fromName"
+  | "fromAddress"
+  | "replyTo"
+  | "extraHeaders"
+  | "codeLifetimeSeconds"
+  | "resendRateLimitPerSecond"
+  | "resendBridgeSharePercent";
 
 /** Where each setting reaches the functions (infra/components/bounce-bridge.ts) and which roles read it. */
 const DEPLOYED_AS: Record<Setting, { variable: string; roles: BridgeRole[] }> = {
@@ -33,6 +41,8 @@ const DEPLOYED_AS: Record<Setting, { variable: string; roles: BridgeRole[] }> = 
   replyTo: { variable: "BRIDGE_REPLY_TO", roles: ["worker"] },
   extraHeaders: { variable: "BRIDGE_EXTRA_HEADERS", roles: ["worker"] },
   codeLifetimeSeconds: { variable: "BRIDGE_CODE_LIFETIME_SECONDS", roles: ["ingest", "worker"] },
+  resendRateLimitPerSecond: { variable: "BRIDGE_RESEND_RATE_LIMIT_PER_SECOND", roles: ["worker"] },
+  resendBridgeSharePercent: { variable: "BRIDGE_RESEND_SHARE_PERCENT", roles: ["worker"] },
 };
 const SETTING_VARIABLES = Object.values(DEPLOYED_AS).map((d) => d.variable);
 
@@ -132,6 +142,25 @@ const ROWS: Row[] = [
   invalid("codeLifetimeSeconds", "600.5"),
   invalid("codeLifetimeSeconds", "ten"),
   invalid("codeLifetimeSeconds", ""),
+
+  valid("resendRateLimitPerSecond", "1"),
+  valid("resendRateLimitPerSecond", "2"),
+  valid("resendRateLimitPerSecond", "10"),
+  valid("resendRateLimitPerSecond", "1000"),
+  invalid("resendRateLimitPerSecond", "0"),
+  invalid("resendRateLimitPerSecond", "1001"),
+  invalid("resendRateLimitPerSecond", "2.5"),
+  invalid("resendRateLimitPerSecond", "ten"),
+  invalid("resendRateLimitPerSecond", ""),
+
+  valid("resendBridgeSharePercent", "10"),
+  valid("resendBridgeSharePercent", "50"),
+  valid("resendBridgeSharePercent", "100"),
+  invalid("resendBridgeSharePercent", "9"),
+  invalid("resendBridgeSharePercent", "101"),
+  invalid("resendBridgeSharePercent", "50.5"),
+  invalid("resendBridgeSharePercent", "half"),
+  invalid("resendBridgeSharePercent", ""),
 ];
 
 type Env = Record<string, string | undefined>;
@@ -152,6 +181,8 @@ function functionEnvironment(stack: string, settings: StackSettings): Env {
     BRIDGE_FROM_NAME: settings.fromName,
     BRIDGE_CODE_LIFETIME_SECONDS: String(settings.codeLifetimeSeconds),
     BRIDGE_STACK: stack,
+    BRIDGE_RESEND_RATE_LIMIT_PER_SECOND: String(settings.resendRateLimitPerSecond),
+    BRIDGE_RESEND_SHARE_PERCENT: String(settings.resendBridgeSharePercent),
     ...(settings.replyTo ? { BRIDGE_REPLY_TO: settings.replyTo } : {}),
     ...(settings.extraHeaders ? { BRIDGE_EXTRA_HEADERS: JSON.stringify(settings.extraHeaders) } : {}),
   };
@@ -218,6 +249,10 @@ describe("the program and the bridge give every setting the same verdict", () =>
                 fromAddress: settings.fromAddress,
                 replyTo: settings.replyTo || undefined,
                 extraHeaders: settings.extraHeaders ?? {},
+                resendPacing: {
+                  teamLimitPerSecond: settings.resendRateLimitPerSecond,
+                  sharePercent: settings.resendBridgeSharePercent,
+                },
               }
             : {}),
         });
