@@ -20,7 +20,7 @@ import {
 } from "./secrets";
 import { BridgeStore } from "./store";
 import { createTelemetry, type InvocationContext, type Telemetry } from "./telemetry";
-import { clerkUserDirectory } from "./users";
+import { clerkUserDirectory, rememberingUserDirectory } from "./users";
 import { createWorkerHandler, type WorkerHandler } from "./worker";
 
 /**
@@ -102,14 +102,15 @@ export function createWorkerFromSecrets(
     updateUserMetadata: (userId, params) => withClerk((u) => u.updateUserMetadata(userId, params)),
   };
   const db = new DynamoDb({ env });
+  const store = new BridgeStore(db, config.tableName);
   return createWorkerHandler({
-    store: new BridgeStore(db, config.tableName),
+    store,
     pacer: new DynamoSendPacer(db, config.tableName, requestIntervalMs(config.resendPacing)),
     ...(config.queueUrl
       ? { records: new SqsRecordReturner(new AwsJsonClient("sqs", { env }), config.queueUrl) }
       : {}),
     email,
-    users: clerkUserDirectory({ users }, { backoff: LAMBDA_BACKOFF }),
+    users: rememberingUserDirectory(clerkUserDirectory({ users }, { backoff: LAMBDA_BACKOFF }), store),
     telemetry,
     settings: config,
     backoff: LAMBDA_BACKOFF,

@@ -21,7 +21,7 @@ import type { SendSettings } from "./send-job";
 import { webhookAuthFrom } from "./signature";
 import { BridgeStore } from "./store";
 import { createTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry";
-import { clerkUserDirectory } from "./users";
+import { clerkUserDirectory, rememberingUserDirectory, type UserDirectory } from "./users";
 import { createWorkerHandler, type WorkerHandler } from "./worker";
 
 export interface LocalBridgeOptions {
@@ -58,6 +58,8 @@ export interface LocalBridge {
   readonly telemetry: Telemetry;
   readonly ingest: IngestHandler;
   readonly worker: WorkerHandler;
+  /** The worker's Clerk directory, which remembers what it heard of each user. */
+  readonly users: UserDirectory;
   setWebhookSecrets(secrets: Partial<Record<WebhookSource, string[]>>): void;
   /** Resolves once the queue is empty: every job done or dead-lettered. */
   settle(): Promise<void>;
@@ -101,6 +103,12 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     telemetry,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
   });
+  const users = rememberingUserDirectory(
+    clerkUserDirectory(clerkUsersClient({ secretKey: options.clerkSecretKey, apiUrl: options.clerkApiUrl }), {
+      backoff,
+    }),
+    store,
+  );
   const worker = createWorkerHandler({
     store,
     pacer: new DynamoSendPacer(
@@ -111,12 +119,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     ...(options.maxPacingWaitMs !== undefined ? { maxPacingWaitMs: options.maxPacingWaitMs } : {}),
     records: queue,
     email: resendEmailSender(new Resend(options.resendApiKey, { baseUrl: options.resendBaseUrl }), 5_000),
-    users: clerkUserDirectory(
-      clerkUsersClient({ secretKey: options.clerkSecretKey, apiUrl: options.clerkApiUrl }),
-      {
-        backoff,
-      },
-    ),
+    users,
     telemetry,
     settings: { ...LOCAL_SETTINGS, ...options.settings },
     backoff,
@@ -155,6 +158,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     telemetry,
     ingest,
     worker,
+    users,
     setWebhookSecrets: (next) => webhookSecrets.set(next),
     settle: () => queue.settle(),
     async close() {

@@ -17,6 +17,8 @@ import type { OutgoingEmail } from "./email-sender";
  *   exactly as sent, the idempotency key), so a retry re-sends the same request under the same key
  * - `resend#<resend email id>` / `email`: the reverse link from Resend's id to Clerk's
  * - `pacing#resend` / `schedule`: when the next Resend request may start (see `pacing.ts`)
+ * - `profile#<user id>` / `user`: what the bridge last heard about a Clerk user (`user.*` webhooks, its own
+ *   reads and writes), so a bounce tagged with the user's id needs no Clerk read
  */
 export const BRIDGE_TABLE_SCHEMA = { hashKey: "pk", rangeKey: "sk", ttlAttribute: "expiresAt" } as const;
 
@@ -127,6 +129,19 @@ export interface SendGroupRecord {
   emails: OutgoingEmail[];
   idempotencyKey: string;
 }
+
+/** A Clerk user as the bridge last heard of it; only the `public_metadata` keys the bridge owns are kept. */
+export interface UserProfile {
+  id: string;
+  addresses: string[];
+  primaryAddress?: string;
+  publicMetadata: Record<string, unknown>;
+  /** Clerk's `updated_at` (ms); an older copy never replaces a newer one. */
+  updatedAtMs?: number;
+}
+
+/** A profile not heard of for this long is read from Clerk again when next needed. */
+const USER_PROFILE_TTL_SECONDS = 400 * 24 * 3600;
 
 /**
  * How long a send group is kept: Resend keeps an idempotency key 24 h, so a retry after that could send
@@ -518,6 +533,46 @@ export class BridgeStore {
     await this.db.delete(this.tableName, groupKey(groupId));
   }
 
+  async getUserProfile(userId: string): Promise<UserProfile | undefined> {
+    const item = await this.db.get(this.tableName, profileKey(userId));
+    if (!item || !Array.isArray(item.addresses)) return undefined;
+    return {
+      id: userId,
+      addresses: item.addresses as string[],
+      ...(typeof item.primaryAddress === "string" ? { primaryAddress: item.primaryAddress } : {}),
+      publicMetadata: (item.publicMetadata ?? {}) as Record<string, unknown>,
+      ...(typeof item.updatedAtMs === "number" && item.updatedAtMs > 0
+        ? { updatedAtMs: item.updatedAtMs }
+        : {}),
+    };
+  }
+
+  /**
+   * Keeps a copy of a user unless a newer one (by Clerk's `updated_at`) is already kept: webhooks arrive out
+   * of order (Svix retries). A copy without `updated_at` only fills an empty place.
+   */
+  async putUserProfile(profile: UserProfile): Promise<void> {
+    const version = profile.updatedAtMs ?? 0;
+    await this.db
+      .put(
+        this.tableName,
+        {
+          ...profileKey(profile.id),
+          addresses: profile.addresses,
+          primaryAddress: profile.primaryAddress,
+          publicMetadata: profile.publicMetadata,
+          updatedAtMs: version,
+          expiresAt: this.epoch() + USER_PROFILE_TTL_SECONDS,
+        },
+        { condition: "attribute_not_exists(pk) OR updatedAtMs <= :v", values: { ":v": version } },
+      )
+      .catch(ignoreConditionFailure);
+  }
+
+  async deleteUserProfile(userId: string): Promise<void> {
+    await this.db.delete(this.tableName, profileKey(userId));
+  }
+
   /** The Clerk email id a Resend email was sent for, when this bridge sent it. */
   async clerkEmailIdFor(resendEmailId: string): Promise<string | undefined> {
     const item = await this.db.get(this.tableName, { pk: `resend#${resendEmailId}`, sk: "email" });
@@ -559,6 +614,10 @@ export class BridgeStore {
 
 function sendKey(clerkEmailId: string): { pk: string; sk: string } {
   return { pk: `email#${clerkEmailId}`, sk: "send" };
+}
+
+function profileKey(userId: string): { pk: string; sk: string } {
+  return { pk: `profile#${userId}`, sk: "user" };
 }
 
 function groupKey(groupId: string): { pk: string; sk: string } {

@@ -142,21 +142,22 @@ async function processRecord(message: QueueMessage, deps: WorkerDeps): Promise<v
     case "delivery":
       await processDelivery(job, deps);
       return;
-    case "user":
-      await reconcileUser(
-        {
-          id: job.userId,
-          addresses: job.addresses,
-          publicMetadata: job.publicMetadata,
-          ...(job.primaryAddress ? { primaryAddress: job.primaryAddress } : {}),
-        },
-        deps,
-        { snapshotIsFresh: false },
-      );
+    case "user": {
+      const snapshot = {
+        id: job.userId,
+        addresses: job.addresses,
+        publicMetadata: job.publicMetadata,
+        ...(job.primaryAddress ? { primaryAddress: job.primaryAddress } : {}),
+        ...(job.updatedAtMs !== undefined ? { updatedAtMs: job.updatedAtMs } : {}),
+      };
+      await deps.users.remember?.(snapshot);
+      await reconcileUser(snapshot, deps, { snapshotIsFresh: false });
       return;
+    }
     case "user_deleted": {
       // The user's links go; the blocks stay, so a later sign-up with the address is blocked and flagged.
       const unlinked = await deps.store.unlinkUser(job.userId);
+      await deps.users.forget?.(job.userId);
       deps.telemetry.logger.info("deleted user unlinked from the ledger", { unlinked });
       return;
     }
