@@ -89,6 +89,8 @@ export interface DeadLetter {
  */
 export class InProcessQueue implements JobQueue, RecordReturner {
   readonly deadLetters: DeadLetter[] = [];
+  /** Every visibility change asked for, in order (what a test checks a 429 did). */
+  readonly changes: Array<{ messageId: string; seconds: number }> = [];
   private readonly messages = new Map<string, Stored>();
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -127,9 +129,6 @@ export class InProcessQueue implements JobQueue, RecordReturner {
     message.visibleAt = Date.now() + Math.max(0, seconds) * 1000;
     this.changes.push({ messageId: record.messageId, seconds });
   }
-
-  /** Every visibility change asked for, in order (what a test checks a 429 did). */
-  readonly changes: Array<{ messageId: string; seconds: number }> = [];
 
   /** Starts delivering batches to `consumer`. */
   start(consumer: BatchConsumer): void {
