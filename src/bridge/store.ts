@@ -10,6 +10,7 @@ import type { OutgoingEmail } from "./email-sender";
  *   is lifted the item stays for {@link LIFT_MEMORY_SECONDS} as a marker, so late events from before the lift
  *   cannot put the address back
  * - `address#<addr>` / `soft`: soft bounces and delays, never blocking
+ * - `address#<addr>` / `owner`: the user whose kept profile (below) last listed the address
  * - `user#<id>` / `address#<addr>`: which addresses a user was proven to own, so `user.deleted` can unlink them
  * - `email#<clerk email id>` / `send`: the send outcome and the Resend event timeline; before the outcome,
  *   `groupId` names the send group the email was claimed for
@@ -549,24 +550,47 @@ export class BridgeStore {
 
   /**
    * Keeps a copy of a user unless a newer one (by Clerk's `updated_at`) is already kept: webhooks arrive out
-   * of order (Svix retries). A copy without `updated_at` only fills an empty place.
+   * of order (Svix retries). A copy without `updated_at` only fills an empty place. Each of the user's
+   * addresses points back at the user (`address#<addr>` / `owner`), so an untagged event about the address
+   * (`suppression.added`) finds its owner without asking Clerk.
    */
   async putUserProfile(profile: UserProfile): Promise<void> {
     const version = profile.updatedAtMs ?? 0;
-    await this.db
-      .put(
-        this.tableName,
-        {
-          ...profileKey(profile.id),
-          addresses: profile.addresses,
-          primaryAddress: profile.primaryAddress,
-          publicMetadata: profile.publicMetadata,
-          updatedAtMs: version,
-          expiresAt: this.epoch() + USER_PROFILE_TTL_SECONDS,
-        },
-        { condition: "attribute_not_exists(pk) OR updatedAtMs <= :v", values: { ":v": version } },
-      )
-      .catch(ignoreConditionFailure);
+    const newer = { condition: "attribute_not_exists(pk) OR updatedAtMs <= :v", values: { ":v": version } };
+    const expiresAt = this.epoch() + USER_PROFILE_TTL_SECONDS;
+    await Promise.all([
+      this.db
+        .put(
+          this.tableName,
+          {
+            ...profileKey(profile.id),
+            addresses: profile.addresses,
+            primaryAddress: profile.primaryAddress,
+            publicMetadata: profile.publicMetadata,
+            updatedAtMs: version,
+            expiresAt,
+          },
+          newer,
+        )
+        .catch(ignoreConditionFailure),
+      ...profile.addresses.map((address) =>
+        this.db
+          .put(
+            this.tableName,
+            { pk: addressKey(address), sk: "owner", userId: profile.id, updatedAtMs: version, expiresAt },
+            newer,
+          )
+          .catch(ignoreConditionFailure),
+      ),
+    ]);
+  }
+
+  /** The kept copy of the user an address last belonged to, if that copy still lists the address. */
+  async profileByAddress(address: string): Promise<UserProfile | undefined> {
+    const owner = await this.db.get(this.tableName, { pk: addressKey(address), sk: "owner" });
+    if (typeof owner?.userId !== "string") return undefined;
+    const profile = await this.getUserProfile(owner.userId);
+    return profile && ownsAddress(profile, address) ? profile : undefined;
   }
 
   async deleteUserProfile(userId: string): Promise<void> {

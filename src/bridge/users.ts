@@ -118,13 +118,14 @@ function profileOf(user: UserView): UserProfile {
 /**
  * A directory that remembers what `user.*` webhooks, its own reads and its own writes said about each user
  * (`profile#<id>` items, newest by Clerk's `updated_at`), and reads Clerk only for a user it has not heard
- * of. So a bounce tagged with its user's id costs one Clerk call, the metadata write; the `suppression.added`
- * that follows it and the `user.updated` echo of the write cost none. The copy can lag Clerk by a webhook in
+ * of, or, by address, for an address no kept user lists. So a bounce tagged with its user's id costs one Clerk
+ * call, the metadata write, whichever of `email.bounced` and the untagged `suppression.added` that comes with
+ * it is processed first; the other and the `user.updated` echo of the write cost none. The copy can lag Clerk by a webhook in
  * flight; that webhook then reconciles the user again.
  */
 export function rememberingUserDirectory(
   directory: UserDirectory,
-  profiles: Pick<BridgeStore, "getUserProfile" | "putUserProfile" | "deleteUserProfile">,
+  profiles: Pick<BridgeStore, "getUserProfile" | "putUserProfile" | "deleteUserProfile" | "profileByAddress">,
 ): UserDirectory {
   const remember = (user: UserView) => profiles.putUserProfile(profileOf(user));
   return {
@@ -136,6 +137,8 @@ export function rememberingUserDirectory(
       return read;
     },
     async findByEmail(address) {
+      const known = await profiles.profileByAddress(address);
+      if (known) return known;
       const found = await directory.findByEmail(address);
       if (found) await remember(found);
       return found;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clerkUserEvent } from "./fixtures";
+import { clerkUserEvent, resendEmailEvent, resendSuppressionEvent } from "./fixtures";
 import { type Pipeline, startPipeline } from "./harness";
 
 /** Clerk's Backend API calls the bridge made since `from` (the stand-in records every request). */
@@ -39,6 +39,25 @@ describe("Clerk calls: what user.* webhooks said is kept, so a bounce costs one 
     expect(clerkCallsSince(p, from)).toEqual(["PATCH /v1/users/:id/metadata 200"]);
     // Clerk did echo the write as user.updated; the bridge made no call for it.
     expect(p.clerk.events().filter((e) => e.type === "user.updated").length).toBeGreaterThan(0);
+  });
+
+  it("the untagged suppression.added processed before the tagged email.bounced: still one write, no read", async () => {
+    const address = "member-race@mail.example.org";
+    const { user } = p.clerk.instance.signUp(address, { verify: true });
+    await p.settle();
+    const from = p.clerk.server.requests.length;
+    // Resend sends both at once; here the team-wide one, which names no user, is processed first.
+    expect(
+      (await p.deliver("resend", resendSuppressionEvent("suppression.added", address, "bounce"))).status,
+    ).toBe(202);
+    await p.settle();
+    const bounce = resendEmailEvent("email.bounced", address, {
+      tags: { stack: "e2e", clerk_user_id: user!.id },
+    });
+    expect((await p.deliver("resend", bounce)).status).toBe(202);
+    await p.settle();
+    expect(p.clerk.instance.user(user!.id).publicMetadata).toMatchObject({ email_status: "undeliverable" });
+    expect(clerkCallsSince(p, from)).toEqual(["PATCH /v1/users/:id/metadata 200"]);
   });
 
   it("an older snapshot arriving late (a Svix retry) does not replace a newer one", async () => {
