@@ -27,6 +27,15 @@ export class SqsJobQueue implements JobQueue {
   }
 }
 
+/**
+ * How the worker's SQS event source mapping should feed it (`infra/components/bounce-bridge.ts`), chosen for
+ * one-time codes rather than bulk mail: no batching window, so a lone code is handed to the worker the
+ * moment a poller receives it; up to 10 records (one ReceiveMessage, the most a batch may hold without a
+ * window), so during a rush the backlog that builds while workers wait for their Resend slot comes in
+ * batches of 10, sent as one `POST /emails/batch` each.
+ */
+export const WORKER_EVENT_SOURCE = { batchSize: 10, maximumBatchingWindowInSeconds: 0 } as const;
+
 /** Gives a record back to the queue early: SQS `ChangeMessageVisibility` on that record. */
 export interface RecordReturner {
   returnAfter(record: SQSRecord, seconds: number): Promise<void>;
