@@ -193,6 +193,9 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       BRIDGE_FROM_NAME: "Example",
       BRIDGE_CODE_LIFETIME_SECONDS: "600",
       BRIDGE_STACK: "dev",
+      // Resend's lowest documented team limit and the bridge's default half of it (src/bridge/pacing.ts).
+      BRIDGE_RESEND_RATE_LIMIT_PER_SECOND: "2",
+      BRIDGE_RESEND_SHARE_PERCENT: "50",
       POWERTOOLS_SERVICE_NAME: "auth-email-bridge",
       POWERTOOLS_METRICS_NAMESPACE: "auth-email-pipeline/dev",
     });
