@@ -405,10 +405,12 @@ async function settle(
  */
 async function release(group: SendGroup, deps: SendDeps): Promise<void> {
   if (group.resumed) return;
+  // The record goes first: if a claim then stays behind, its member finds no record and is grouped afresh.
+  // The other way round, a member left claimed would bring back a record listing members already regrouped.
+  if (!group.single) await deps.store.deleteSendGroup(group.groupId);
   await Promise.all(
     group.members.map((m) => deps.store.releaseGroupClaim(m.ref.clerkEmailId, group.groupId)),
   );
-  if (!group.single) await deps.store.deleteSendGroup(group.groupId);
 }
 
 /** Every member has its outcome: the group's record (it holds the codes) is no longer needed. */

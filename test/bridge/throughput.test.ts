@@ -3,10 +3,10 @@ import { Resend } from "resend";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type BatchOutcome, resendEmailSender } from "../../src/bridge/email-sender";
 import { decide, type QueueMessage } from "../../src/bridge/events";
-import { DynamoSendPacer } from "../../src/bridge/pacing";
+import { DynamoSendPacer, PACING_KEY } from "../../src/bridge/pacing";
 import { BridgeStore } from "../../src/bridge/store";
 import { createTelemetry } from "../../src/bridge/telemetry";
-import { createWorkerHandler } from "../../src/bridge/worker";
+import { createWorkerHandler, type WorkerDeps } from "../../src/bridge/worker";
 import { prefixedId } from "../../src/sandbox/core/ids";
 import { eventually } from "../support/eventually";
 import { clerkEmailCreated } from "./fixtures";
@@ -63,6 +63,29 @@ describe("throughput at Resend's team limit: pacing and batching", () => {
   afterAll(() => p.close());
   afterEach(() => p.resend.server.faults.clear());
 
+  /** Another worker invocation on the bridge's table and schedule, as Lambda would run one beside it. */
+  const otherWorker = (deps: Partial<WorkerDeps>) =>
+    createWorkerHandler({
+      store: new BridgeStore(p.dynamo.client, p.tableName),
+      pacer: new DynamoSendPacer(p.dynamo.client, p.tableName, 1_000),
+      email: resendEmailSender(new Resend(p.resend.apiKey, { baseUrl: p.resend.url }), 5_000),
+      users: {
+        getUser: async () => undefined,
+        findByEmail: async () => undefined,
+        setEmailStatus: async () => undefined,
+      },
+      telemetry: createTelemetry({ logLevel: "SILENT", emitMetrics: false }),
+      settings: {
+        fromAddress: `auth@${SENDING_DOMAIN}`,
+        fromName: "Acme",
+        replyTo: undefined,
+        codeLifetimeSeconds: 600,
+        stack: "e2e",
+        extraHeaders: {},
+      },
+      backoff: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      ...deps,
+    });
   const sendRequests = () =>
     p.resend.server.requests.filter((r) => r.method === "POST" && /^\/emails(\/batch)?$/.test(r.path));
   const sentTo = (address: string) => p.resend.emails().filter((e) => e.to.includes(address));
@@ -117,9 +140,7 @@ describe("throughput at Resend's team limit: pacing and batching", () => {
     const real = resendEmailSender(new Resend(p.resend.apiKey, { baseUrl: p.resend.url }), 5_000);
     let firstAnswer: BatchOutcome | undefined;
     // Another worker on the same table and schedule whose invocation dies once its request is on the wire.
-    const killed = createWorkerHandler({
-      store: new BridgeStore(p.dynamo.client, p.tableName),
-      pacer: new DynamoSendPacer(p.dynamo.client, p.tableName, 1_000),
+    const killed = otherWorker({
       email: {
         send: () => new Promise(() => undefined),
         sendBatch: (emails, key) => {
@@ -129,21 +150,6 @@ describe("throughput at Resend's team limit: pacing and batching", () => {
           return new Promise(() => undefined);
         },
       },
-      users: {
-        getUser: async () => undefined,
-        findByEmail: async () => undefined,
-        setEmailStatus: async () => {},
-      },
-      telemetry: createTelemetry({ logLevel: "SILENT", emitMetrics: false }),
-      settings: {
-        fromAddress: `auth@${SENDING_DOMAIN}`,
-        fromName: "Acme",
-        replyTo: undefined,
-        codeLifetimeSeconds: 600,
-        stack: "e2e",
-        extraHeaders: {},
-      },
-      backoff: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
     });
     void killed({ Records: messages.map(sqsRecord) });
     const answer = await eventually(() => firstAnswer);
@@ -204,6 +210,39 @@ describe("throughput at Resend's team limit: pacing and batching", () => {
     expect(p.bridge.queue.changes.at(-1)).toMatchObject({ seconds: 1 });
     await p.settle();
     expect(sentTo("delivered+foreign429@resend.dev")).toHaveLength(1);
+  });
+
+  it("a schedule longer than a worker may wait: the record goes back for that long, its claim released, nothing sent", async () => {
+    const message = sendMessage("delivered+paced@resend.dev");
+    const pacer = new DynamoSendPacer(p.dynamo.client, p.tableName, 1_000);
+    await pacer.holdUntil(Date.now() + 30_000);
+    const returned: Array<{ messageId: string; seconds: number }> = [];
+    const worker = otherWorker({
+      pacer,
+      maxPacingWaitMs: 20_000,
+      records: {
+        returnAfter: async (record, seconds) => void returned.push({ messageId: record.messageId, seconds }),
+      },
+    });
+    const before = sendRequests().length;
+    const record = sqsRecord(message);
+    try {
+      expect(await worker({ Records: [record] })).toEqual({
+        batchItemFailures: [{ itemIdentifier: record.messageId }],
+      });
+    } finally {
+      await p.dynamo.client.delete(p.tableName, PACING_KEY);
+    }
+    expect(returned).toHaveLength(1);
+    expect(returned[0]!.seconds).toBeGreaterThanOrEqual(29);
+    expect(returned[0]!.seconds).toBeLessThanOrEqual(30);
+    expect(sendRequests().length).toBe(before);
+    // Released: when the record comes back, the code is checked and grouped afresh.
+    const released = await p.bridge.store.getSend((message.job as { clerkEmailId: string }).clerkEmailId);
+    expect({ status: released?.status, groupId: released?.groupId }).toEqual({
+      status: undefined,
+      groupId: undefined,
+    });
   });
 
   it("one invalid address in a batch fails only itself", async () => {
