@@ -68,6 +68,8 @@ const bridge = new BounceBridge("bounce-bridge", {
   memoryMb: config.bridgeMemoryMb,
   sendConcurrency: config.sendConcurrency,
   ingestReservedConcurrency: config.ingestReservedConcurrency,
+  resendRateLimitPerSecond: config.resendRateLimitPerSecond,
+  resendBridgeSharePercent: config.resendBridgeSharePercent,
   logRetentionDays: config.logRetentionDays,
   alarms: {
     target: alarmTarget(config.alarmTarget),

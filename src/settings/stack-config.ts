@@ -10,8 +10,12 @@ import {
   parseEmailAddress,
   parseExtraHeaders,
   parseReplyTo,
+  parseResendBridgeShare,
+  parseResendRateLimit,
   parseStackName,
   parseWholeNumber,
+  RESEND_BRIDGE_SHARE_PERCENT,
+  RESEND_RATE_LIMIT_PER_SECOND,
   TEMPLATE_SLUG,
 } from "./fields";
 import { parseWebhookSecrets } from "./webhook-secret";
@@ -128,6 +132,14 @@ const schema = z.object({
   bridgeMemoryMb: integer(128, 10240).default(256),
   sendConcurrency: integer(2, 1000).default(5),
   ingestReservedConcurrency: integer(1, 1000).default(10),
+  resendRateLimitPerSecond: z
+    .unknown()
+    .transform(shared(parseResendRateLimit))
+    .default(RESEND_RATE_LIMIT_PER_SECOND.default),
+  resendBridgeSharePercent: z
+    .unknown()
+    .transform(shared(parseResendBridgeShare))
+    .default(RESEND_BRIDGE_SHARE_PERCENT.default),
   codeLifetimeSeconds: z
     .unknown()
     .transform(shared(parseCodeLifetime))
@@ -186,6 +198,10 @@ const FIXES: Record<string, string> = {
   bridgeMemoryMb: "pulumi config set bridgeMemoryMb 256",
   sendConcurrency: "pulumi config set sendConcurrency 5",
   ingestReservedConcurrency: "pulumi config set ingestReservedConcurrency 10",
+  resendRateLimitPerSecond:
+    "pulumi config set resendRateLimitPerSecond 2 (your Resend team's limit: 2, 5 or 10 requests per second)",
+  resendBridgeSharePercent:
+    "pulumi config set resendBridgeSharePercent 50 (the bridge's share of that limit, 10-100)",
   codeLifetimeSeconds: "pulumi config set codeLifetimeSeconds 600",
   codeLifetimes: `pulumi config set codeLifetimes '{"invitation":604800}' (seconds per Clerk template slug)`,
   logRetentionDays: "pulumi config set logRetentionDays 30",

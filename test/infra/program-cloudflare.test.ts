@@ -188,6 +188,9 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       BRIDGE_FROM_NAME: "Example",
       BRIDGE_CODE_LIFETIME_SECONDS: "600",
       BRIDGE_STACK: "dev",
+      // Resend's lowest documented team limit and the bridge's default half of it (src/bridge/pacing.ts).
+      BRIDGE_RESEND_RATE_LIMIT_PER_SECOND: "2",
+      BRIDGE_RESEND_SHARE_PERCENT: "50",
       POWERTOOLS_SERVICE_NAME: "auth-email-bridge",
       POWERTOOLS_METRICS_NAMESPACE: "auth-email-pipeline/dev",
     };
@@ -249,8 +252,8 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
     expect(mapping.inputs).toEqual({
       eventSourceArn: arn("sqs", "bounce-bridge-queue-1a2b3c"),
       functionName: arn("lambda", "function:bounce-bridge-worker-1a2b3c"),
-      batchSize: 5,
-      maximumBatchingWindowInSeconds: 1,
+      batchSize: 10,
+      maximumBatchingWindowInSeconds: 0,
       functionResponseTypes: ["ReportBatchItemFailures"],
       scalingConfig: { maximumConcurrency: 5 },
     });
