@@ -28,6 +28,7 @@ const dns = dnsAdapter(config.dnsProvider, {
   ttl: config.dnsTtl,
   stack,
   project,
+  protect: config.protectMailResources,
 });
 
 const sendingDomain = new SendingDomain("sending-domain", {
@@ -40,6 +41,7 @@ const sendingDomain = new SendingDomain("sending-domain", {
   openTracking: config.openTracking,
   clickTracking: config.clickTracking,
   adoptExisting: config.adoptExistingDomain,
+  protect: config.protectMailResources,
   dmarc: { policy: config.dmarcPolicy, rua: config.dmarcRua, pct: config.dmarcPct },
   dns,
   verification: {
@@ -71,6 +73,7 @@ const bridge = new BounceBridge("bounce-bridge", {
   resendRateLimitPerSecond: config.resendRateLimitPerSecond,
   resendBridgeSharePercent: config.resendBridgeSharePercent,
   logRetentionDays: config.logRetentionDays,
+  protectTable: config.protectMailResources,
   alarms: {
     target: alarmTarget(config.alarmTarget),
     bounceRatePercent: config.bounceRateAlarmPercent,

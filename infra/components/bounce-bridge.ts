@@ -47,6 +47,8 @@ export interface BounceBridgeArgs {
   resendBridgeSharePercent: number;
   logRetentionDays: number;
   alarms: { target?: AlarmTarget; bounceRatePercent: number; complaintRatePercent: number };
+  /** `protect` on the table: the suppression ledger must not be replaced or deleted by accident. */
+  protectTable?: boolean;
 }
 
 const BRIDGE_SERVICE_NAME = "auth-email-bridge";
@@ -100,7 +102,7 @@ export class BounceBridge extends pulumi.ComponentResource {
         // The suppression ledger is the only record of who bounced; it must survive a bad write.
         pointInTimeRecovery: { enabled: true },
       },
-      parent,
+      { ...parent, ...(args.protectTable ? { protect: true } : {}) },
     );
 
     const dlq = new aws.sqs.Queue(

@@ -19,6 +19,8 @@ export interface SendingDomainArgs {
   openTracking: boolean;
   clickTracking: boolean;
   adoptExisting: boolean;
+  /** `protect` on the Resend domain (its records are protected by the DNS adapter's settings). */
+  protect?: boolean;
   dmarc: DmarcSettings;
   dns: DnsAdapter;
   verification: { timeoutSeconds: number; pollIntervalSeconds: number };
@@ -61,7 +63,7 @@ export class SendingDomain extends pulumi.ComponentResource {
         clickTracking: args.clickTracking,
         adoptExisting: args.adoptExisting,
       },
-      parent,
+      { ...parent, ...(args.protect ? { protect: true } : {}) },
     );
 
     const published = publishResendRecords(

@@ -103,6 +103,7 @@ const schema = z.object({
   resendRecordProfile: oneOf(RECORD_PROFILES).default("classic"),
   resendTls: oneOf(TLS_MODES).default("opportunistic"),
   adoptExistingDomain: flag(),
+  protectMailResources: flag(),
   openTracking: flag(),
   clickTracking: flag(),
   fromName: required(parseDisplayName),
@@ -185,6 +186,8 @@ const FIXES: Record<string, string> = {
     "pulumi config set resendRecordProfile classic (or cname, classic-dkim-cname, cname-dkim-cname: the shape of the records Resend lists for the domain)",
   resendTls: "pulumi config set resendTls opportunistic",
   adoptExistingDomain: "pulumi config set adoptExistingDomain true",
+  protectMailResources:
+    "pulumi config set protectMailResources true (false only to replace or delete them on purpose)",
   openTracking: "pulumi config set openTracking false",
   clickTracking: "pulumi config set clickTracking false",
   fromName: 'pulumi config set fromName "Example Auth" (quotes, commas and accents are fine)',

@@ -35,6 +35,10 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
     });
   });
 
+  it("protects nothing unless the stack asks for it (protectMailResources)", () => {
+    expect(run.resources.filter((r) => r.options.protect).map((r) => r.name)).toEqual([]);
+  });
+
   it("writes each Resend record with its full name, ttl, quoted TXT, unproxied, commented with the stack", () => {
     const cf = (name: string) => run.named(name).inputs;
     const common = { zoneId: "cf-zone-123", ttl: 300, proxied: false };

@@ -41,6 +41,7 @@ export interface ResourceOptionsSeen {
   deleteBeforeReplace: boolean;
   replaceOnChanges: string[];
   dependsOn: string[];
+  protect: boolean;
 }
 
 interface RegisterRequest {
@@ -48,6 +49,7 @@ interface RegisterRequest {
   getDeletebeforereplace(): boolean;
   getReplaceonchangesList(): string[];
   getDependenciesList(): string[];
+  getProtect(): boolean;
 }
 
 /** Wraps the mock monitor to see what `newResource` is not shown: the options the engine would act on. */
@@ -61,6 +63,7 @@ function recordOptions(seen: Map<string, ResourceOptionsSeen>): void {
       deleteBeforeReplace: req.getDeletebeforereplace(),
       replaceOnChanges: req.getReplaceonchangesList(),
       dependsOn: req.getDependenciesList().map((urn) => urn.split("::").at(-1) as string),
+      protect: req.getProtect(),
     });
     return register(req, callback);
   };
