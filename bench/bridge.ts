@@ -39,7 +39,7 @@ export const COMMAND = "npm run bench";
 
 export const median = (xs: number[]) =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-const percentile = (xs: number[], p: number) =>
+export const percentile = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? Number.NaN;
 export const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -282,7 +282,7 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
     ),
     ingest: `await import(${JSON.stringify(bundle.files.ingest)});`,
     worker: `const w = await import(${JSON.stringify(bundle.files.worker)});
-      w.createWorkerFromSecrets({ tableName: "bridge", fromAddress: "a@b.c", fromName: "A", stack: "bench", extraHeaders: {}, codeLifetimeSeconds: 600 }, { resendApiKey: "re_x", clerkSecretKey: "sk_x" });`,
+      w.createWorkerFromSecrets({ tableName: "bridge", fromAddress: "a@b.c", fromName: "A", stack: "bench", extraHeaders: {}, codeLifetimeSeconds: 600, resendPacing: { teamLimitPerSecond: 2, sharePercent: 50 } }, { resendApiKey: "re_x", clerkSecretKey: "sk_x" });`,
   };
   await writeFile(join(BENCH_DIR, "empty.mjs"), "export const handler = async () => ({});\n");
   const runs = 31;
@@ -364,7 +364,12 @@ export async function bundleAndColdInit(): Promise<Figure[]> {
   ];
 }
 
-export async function workerThroughputAndLatency(): Promise<Figure[]> {
+/**
+ * The worker's own cost per email, with Resend out of the way (a stand-in without a limit, pacing set far
+ * above it): a burst through the worker vs the same sends straight from the SDK. What Resend's team limit
+ * allows is measured by the throughput figures (bench/throughput.ts).
+ */
+export async function workerThroughput(): Promise<Figure[]> {
   const resend = await startResendStandIn({ dnsServer: "127.0.0.1:9", rateLimitPerSecond: 1_000_000 });
   resend.addVerifiedDomain("mail.example.com");
   const secret = newSigningSecret();
@@ -375,6 +380,7 @@ export async function workerThroughputAndLatency(): Promise<Figure[]> {
     clerkSecretKey: "sk_test_bench",
     clerkWebhookSecrets: [secret],
     logLevel: "SILENT",
+    resendPacing: { teamLimitPerSecond: 1_000_000, sharePercent: 100 },
   });
   try {
     const post = (body: string) =>
@@ -384,31 +390,13 @@ export async function workerThroughputAndLatency(): Promise<Figure[]> {
         body,
       });
 
-    // Latency: one event at a time, from the webhook arriving to Resend accepting the send.
-    const latencies: number[] = [];
-    for (let i = 0; i < 220; i++) {
-      const to = `delivered+lat${i}@resend.dev`;
-      const before = resend.server.requests.length;
-      const start = Date.now();
-      const res = await post(emailCreated(to));
-      if (res.status !== 202) throw new Error(`bridge answered ${res.status}`);
-      await bridge.settle();
-      const accepted = resend.server.requests
-        .slice(before)
-        .find((r) => r.path === "/emails" && r.body.includes(to));
-      if (!accepted) throw new Error(`no send for ${to}`);
-      if (i >= 20) latencies.push(Date.parse(accepted.at) - start);
-    }
-    const p50 = percentile(latencies, 50);
-    const p99 = percentile(latencies, 99);
-
-    // Throughput: a burst through the worker vs the same number of sends straight from the SDK.
     const n = 300;
     const bodies = Array.from({ length: n }, (_, i) => emailCreated(`delivered+tp${i}@resend.dev`));
     await Promise.all(bodies.map(post));
     const t0 = performance.now();
     await bridge.settle();
     const viaWorker = performance.now() - t0;
+    const batches = resend.server.requests.filter((r) => r.path === "/emails/batch").length;
 
     const sdk = new Resend(resend.apiKey, { baseUrl: resend.url });
     const t1 = performance.now();
@@ -425,19 +413,14 @@ export async function workerThroughputAndLatency(): Promise<Figure[]> {
     const perSecond = (ms: number) => round((n / ms) * 1000, 0);
     return [
       {
-        name: "Worker throughput vs sending straight from the resend SDK (same stand-in, sequential)",
+        name: "Worker throughput vs sending straight from the resend SDK (same stand-in, no rate limit, sequential SDK sends)",
         ratio: round(direct / viaWorker),
         detail:
-          `${perSecond(viaWorker)} emails/s through the worker (ledger read, send, outcome write per email) vs ` +
-          `${perSecond(direct)} emails/s direct; ${n} emails queued before timing. Resend's own team limit ` +
-          "(10 requests/s by default) is far below either.",
-        command: COMMAND,
-      },
-      {
-        name: "Pipeline-added latency, email.created received → Resend accepted: p99 vs the 50 ms target",
-        ratio: round(p99 / 50),
-        target: "≤ 1.00",
-        detail: `p50 ${p50} ms, p99 ${p99} ms over ${latencies.length} sequential events (stand-ins answering at once; ms clock resolution).`,
+          `${perSecond(viaWorker)} emails/s through the worker (ledger and send-record reads, claims, the batch ` +
+          `record, the send, the outcome writes; ${batches} POST /emails/batch for ${n} emails, the local queue ` +
+          `handing out 10 at a time) vs ${perSecond(direct)} emails/s direct, one POST /emails each; ${n} ` +
+          "emails queued before timing. Resend's team limit (2, 5 or 10 requests/s depending on the account) " +
+          "is far below either; the throughput figures measure what it allows.",
         command: COMMAND,
       },
     ];

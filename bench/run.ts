@@ -1,16 +1,18 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { bundleAndColdInit, type Figure, ingestCpu, workerThroughputAndLatency } from "./bridge";
+import { bundleAndColdInit, type Figure, ingestCpu, workerThroughput } from "./bridge";
 import { doctorWallTime } from "./doctor";
 import { firstRequests } from "./first-request";
+import { throughputAndLatency } from "./throughput";
 
 const BENCHMARKS: Record<string, () => Promise<Figure[]>> = {
   bridge: async () => [
     ...(await bundleAndColdInit()),
     ...(await firstRequests()),
     ...(await ingestCpu()),
-    ...(await workerThroughputAndLatency()),
+    ...(await workerThroughput()),
+    ...(await throughputAndLatency()),
   ],
   doctor: doctorWallTime,
 };
@@ -22,7 +24,8 @@ function header(): string {
   return (
     `Measured ${new Date().toISOString()} on Node ${process.version}, ${process.platform}/${process.arch}, ` +
     `${cpus().length} CPUs, load average ${loadavg()[0]?.toFixed(1)} at the end of the run. ` +
-    "Every figure is a ratio of two measurements taken in the same run. Regenerate with `npm run bench` " +
+    "Every figure is a ratio of two measurements taken in the same run or, where its name says " +
+    '"a constant", of a measurement and that constant. Regenerate with `npm run bench` ' +
     "(or `npm run bench -- doctor` for the rows of one benchmark)."
   );
 }

@@ -28,6 +28,7 @@ const dns = dnsAdapter(config.dnsProvider, {
   ttl: config.dnsTtl,
   stack,
   project,
+  protect: config.protectMailResources,
 });
 
 const sendingDomain = new SendingDomain("sending-domain", {
@@ -40,6 +41,7 @@ const sendingDomain = new SendingDomain("sending-domain", {
   openTracking: config.openTracking,
   clickTracking: config.clickTracking,
   adoptExisting: config.adoptExistingDomain,
+  protect: config.protectMailResources,
   dmarc: { policy: config.dmarcPolicy, rua: config.dmarcRua, pct: config.dmarcPct },
   dns,
   verification: {
@@ -63,6 +65,8 @@ const bridgeSettings = {
   memoryMb: config.bridgeMemoryMb,
   sendConcurrency: config.sendConcurrency,
   ingestReservedConcurrency: config.ingestReservedConcurrency,
+  resendRateLimitPerSecond: config.resendRateLimitPerSecond,
+  resendBridgeSharePercent: config.resendBridgeSharePercent,
 };
 const bridge = new BounceBridge("bounce-bridge", {
   project,
@@ -74,6 +78,7 @@ const bridge = new BounceBridge("bounce-bridge", {
   clerkWebhookSigningSecret: config.secrets.clerkWebhookSigningSecret,
   ...bridgeSettings,
   logRetentionDays: config.logRetentionDays,
+  protectTable: config.protectMailResources,
   alarms: {
     target: alarmTarget(config.alarmTarget),
     bounceRatePercent: config.bounceRateAlarmPercent,

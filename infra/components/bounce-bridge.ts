@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { BridgeBundle } from "../../src/bridge/bundle";
 import { type BridgeRole, SECRETS_BY_ROLE, type SecretParameterNames } from "../../src/bridge/config";
+import { WORKER_EVENT_SOURCE } from "../../src/bridge/queue";
 import { BRIDGE_TABLE_SCHEMA } from "../../src/bridge/store";
 import type { ClerkWebhookMode } from "../config";
 import { ResendApiKey } from "../providers/resend-api-key";
@@ -41,8 +42,13 @@ export interface BounceBridgeArgs {
   sendConcurrency: number;
   /** Concurrent ingest invocations reserved for (and capped at): a flood on the public URL stops here. */
   ingestReservedConcurrency: number;
+  /** Resend's team-wide request limit and the bridge's share of it, paced by the worker (src/bridge/pacing.ts). */
+  resendRateLimitPerSecond: number;
+  resendBridgeSharePercent: number;
   logRetentionDays: number;
   alarms: { target?: AlarmTarget; bounceRatePercent: number; complaintRatePercent: number };
+  /** `protect` on the table: the suppression ledger must not be replaced or deleted by accident. */
+  protectTable?: boolean;
 }
 
 const BRIDGE_SERVICE_NAME = "auth-email-bridge";
@@ -98,7 +104,7 @@ export class BounceBridge extends pulumi.ComponentResource {
         // The suppression ledger is the only record of who bounced; it must survive a bad write.
         pointInTimeRecovery: { enabled: true },
       },
-      parent,
+      { ...parent, ...(args.protectTable ? { protect: true } : {}) },
     );
 
     const dlq = new aws.sqs.Queue(
@@ -184,6 +190,8 @@ export class BounceBridge extends pulumi.ComponentResource {
       BRIDGE_FROM_NAME: args.fromName,
       BRIDGE_CODE_LIFETIME_SECONDS: String(args.codeLifetimeSeconds),
       BRIDGE_STACK: stack,
+      BRIDGE_RESEND_RATE_LIMIT_PER_SECOND: String(args.resendRateLimitPerSecond),
+      BRIDGE_RESEND_SHARE_PERCENT: String(args.resendBridgeSharePercent),
       POWERTOOLS_SERVICE_NAME: BRIDGE_SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(project, stack),
       ...(args.replyTo ? { BRIDGE_REPLY_TO: args.replyTo } : {}),
@@ -302,10 +310,10 @@ export class BounceBridge extends pulumi.ComponentResource {
       {
         eventSourceArn: queue.arn,
         functionName: worker.fn.arn,
-        // Small batches keep one slow vendor call from holding many codes past their lifetime; a batch
-        // redelivered after a timeout is safe because sends carry idempotency keys.
-        batchSize: 5,
-        maximumBatchingWindowInSeconds: 1,
+        // Chosen for codes, not bulk mail (src/bridge/queue.ts): no batching window, so a lone code is sent
+        // at once; up to 10 waiting codes go out in one /emails/batch request. A batch redelivered after a
+        // timeout is safe: it is re-sent as recorded, under the same idempotency key.
+        ...WORKER_EVENT_SOURCE,
         // One failed email must not redeliver the others that were sent.
         functionResponseTypes: ["ReportBatchItemFailures"],
         // Caps parallel sends so the team-wide Resend rate limit is shared predictably.

@@ -19,6 +19,8 @@ export interface SendingDomainArgs {
   openTracking: boolean;
   clickTracking: boolean;
   adoptExisting: boolean;
+  /** `protect` on the Resend domain (its records are protected by the DNS adapter's settings). */
+  protect?: boolean;
   dmarc: DmarcSettings;
   dns: DnsAdapter;
   verification: { timeoutSeconds: number; pollIntervalSeconds: number };
@@ -68,7 +70,7 @@ export class SendingDomain extends pulumi.ComponentResource {
       // after the new domain's gate and canary. The default order (create the new domain, update dependents,
       // delete the old one last) would leave Clerk cut over while the bridge switches to a sender on a
       // domain Resend has not verified yet.
-      { ...parent, deleteBeforeReplace: true },
+      { ...parent, deleteBeforeReplace: true, ...(args.protect ? { protect: true } : {}) },
     );
 
     const published = publishResendRecords(

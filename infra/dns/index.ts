@@ -16,6 +16,7 @@ export function dnsAdapter(provider: DnsProviderName, settings: DnsAdapterSettin
   const adapter = ADAPTERS[provider](settings);
   return {
     provider: adapter.provider,
-    publish: (name, spec, opts) => adapter.publish(name, spec, recordOptions(opts)),
+    publish: (name, spec, opts) =>
+      adapter.publish(name, spec, { ...recordOptions(opts), ...(settings.protect ? { protect: true } : {}) }),
   };
 }

@@ -43,6 +43,11 @@ export interface DnsAdapterSettings {
   ttl: number;
   stack: string;
   project: string;
+  /**
+   * `protect` on every record: a replacement or delete of a sign-up mail record fails until someone sets
+   * `protectMailResources` false on purpose (docs/pulumi.md, "Protected stacks").
+   */
+  protect?: boolean;
 }
 
 /**

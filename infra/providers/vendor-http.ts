@@ -49,9 +49,11 @@ const NOT_RETRYABLE_429 = ["daily_quota_exceeded", "monthly_quota_exceeded"];
 const RETRYABLE_409 = ["concurrent_idempotent_requests", "resource_locked"];
 
 /**
- * Minimum spacing between requests to one vendor, per process. Resend's budget (10 req/s) is per
- * team and shared by every parallel operation of a deployment, so all providers loaded in the
- * provider host share one pacer through `globalThis`.
+ * Minimum spacing between requests to one vendor, per process. Resend's budget (2, 5 or 10 req/s
+ * depending on the account) is per team and shared by every parallel operation of a deployment and by the
+ * bridge, so all providers loaded in the provider host share one pacer through `globalThis`. The default
+ * (100 ms) keeps a deployment quick; the 429s a 2 req/s team answers are waited out (`retry-after`), and the
+ * bridge returns its own rate-limited records for exactly their `retry-after`.
  */
 function minIntervalMs(vendor: Vendor): number {
   if (vendor !== "Resend") return 0;

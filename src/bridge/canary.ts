@@ -18,8 +18,10 @@ import { DynamoDb } from "./aws/dynamodb";
 import type { EmailSender, SendOutcome } from "./email-sender";
 import type { QueueMessage, SendJob } from "./events";
 import { BRIDGE_PATHS } from "./routes";
-import type { SendDeps, SendResult } from "./send-job";
+import type { RecordVerdict, SendItem } from "./send-group";
+import type { SendDeps } from "./send-job";
 import type { RouteAuthSet, WebhookAuth } from "./signature";
+import type { SendRecord } from "./store";
 
 /** Resend's test inbox that accepts and "delivers" without reaching anyone. */
 export const CANARY_RECIPIENT = "delivered@resend.dev";
@@ -244,46 +246,55 @@ function json(statusCode: number, body: unknown): APIGatewayProxyStructuredResul
   return { statusCode, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
 }
 
-/** The worker's send step, passed in so this module and the send job do not import each other. */
-export type SendStep = (job: SendJob, deps: SendDeps) => Promise<SendResult>;
+/** The worker's send step (`processSends`), passed in so this module and the send path do not import each other. */
+export type SendStep = (items: SendItem[], deps: SendDeps) => Promise<Map<string, RecordVerdict>>;
+
+type CanaryOutcome = { status: CanaryState; resendEmailId?: string; reason?: string };
 
 /**
- * A canary goes through the worker's ordinary send step (ledger, staleness, Resend with the deployed key and
- * sender); this records what became of it, in the words the canary reports. A failure that SQS will retry is
- * recorded as `retrying` with its cause and rethrown.
+ * A canary goes through the worker's ordinary send step (pre-send checks, the pacing schedule, Resend with the
+ * deployed key and sender), alone: in a batch with users' mail its verdict would be the batch's. This records
+ * what became of it, in the words the canary reports, and returns its SQS record's verdict. A failure that SQS
+ * will retry is recorded as `retrying` with its cause.
  */
 export async function processCanarySend(
-  job: SendJob,
+  item: SendItem,
   deps: SendDeps,
   records: CanaryRecords,
   send: SendStep,
-): Promise<void> {
+): Promise<RecordVerdict> {
+  const id = item.job.clerkEmailId;
   let last: SendOutcome | undefined;
   const watched: EmailSender = {
     async send(email, idempotencyKey) {
       last = await deps.email.send(email, idempotencyKey);
       return last;
     },
+    // Sent alone, a canary is one POST /emails; a batch would not be the canary's.
+    sendBatch: (emails, idempotencyKey) => deps.email.sendBatch(emails, idempotencyKey),
   };
-  let result: SendResult;
+  let verdict: RecordVerdict;
   try {
-    result = await send(job, { ...deps, email: watched });
+    verdict = (await send([item], { ...deps, email: watched })).get(item.messageId) ?? {
+      kind: "retry",
+      reason: "no outcome",
+    };
   } catch (err) {
+    verdict = { kind: "retry", reason: `${(err as Error).name}: ${(err as Error).message}` };
+  }
+  if (verdict.kind === "retry") {
     if (last && !last.ok && isRefusal(last)) {
       // A refusal users' mail waits out in the queue (a revoked key, say) is the canary's verdict: the pipeline
       // cannot deliver now. Recorded and acknowledged; a retry would only send the canary again.
-      await records.record(job.clerkEmailId, {
-        status: "failed",
-        reason: `Resend refused: ${resendProblem(last)}`,
-      });
-      return;
+      await records.record(id, { status: "failed", reason: `Resend refused: ${resendProblem(last)}` });
+      return { kind: "done" };
     }
-    const cause =
-      last && !last.ok ? resendProblem(last) : `${(err as Error).name}: ${(err as Error).message}`;
-    await records.record(job.clerkEmailId, { status: "retrying", reason: `${cause}; SQS will redeliver it` });
-    throw err;
+    const cause = last && !last.ok ? resendProblem(last) : verdict.reason;
+    await records.record(id, { status: "retrying", reason: `${cause}; SQS will redeliver it` });
+    return verdict;
   }
-  await records.record(job.clerkEmailId, await outcomeOf(result, last, job, deps));
+  await records.record(id, outcomeOf(await deps.store.getSend(id), last));
+  return verdict;
 }
 
 /** Resend answered the request and refused it: a 4xx other than rate limits and "try again shortly" conflicts. */
@@ -292,19 +303,17 @@ function isRefusal(outcome: Extract<SendOutcome, { ok: false }>): boolean {
   return status !== null && status >= 400 && status < 500 && status !== 429 && status !== 409;
 }
 
-async function outcomeOf(
-  result: SendResult,
-  last: SendOutcome | undefined,
-  job: SendJob,
-  deps: SendDeps,
-): Promise<{ status: CanaryState; resendEmailId?: string; reason?: string }> {
-  switch (result) {
-    case "sent":
-      return { status: "accepted", ...(last?.ok ? { resendEmailId: last.id } : {}) };
+/** The canary's send record, written by the send path (now or by an earlier delivery), in the canary's words. */
+function outcomeOf(record: SendRecord | undefined, last: SendOutcome | undefined): CanaryOutcome {
+  switch (record?.status) {
+    case "sent": {
+      const resendEmailId = record.resendEmailId ?? (last?.ok ? last.id : undefined);
+      return { status: "accepted", ...(resendEmailId ? { resendEmailId } : {}) };
+    }
     case "failed":
       return {
         status: "failed",
-        reason: last && !last.ok ? `Resend refused: ${resendProblem(last)}` : "failed",
+        reason: `Resend refused: ${last && !last.ok ? resendProblem(last) : (record.detail ?? "failed")}`,
       };
     case "suppressed":
       return { status: "failed", reason: `${CANARY_RECIPIENT} is on the bridge's suppression ledger` };
@@ -315,15 +324,8 @@ async function outcomeOf(
         status: "failed",
         reason: "the worker dropped it as older than the code lifetime: it waited too long in the queue",
       };
-    case "already_processed": {
-      const earlier = await deps.store.getSend(job.clerkEmailId);
-      return earlier?.status === "sent"
-        ? { status: "accepted", ...(earlier.resendEmailId ? { resendEmailId: earlier.resendEmailId } : {}) }
-        : {
-            status: "failed",
-            reason: `already processed: ${earlier?.status} ${earlier?.detail ?? ""}`.trim(),
-          };
-    }
+    case undefined:
+      return { status: "failed", reason: "the worker acknowledged it without recording an outcome" };
   }
 }
 

@@ -20,13 +20,19 @@ export interface ClerkUserRecord {
   primaryEmailAddressId: string | null;
   emailAddresses: Array<{ id: string; emailAddress: string }>;
   publicMetadata: Record<string, unknown>;
+  /** Clerk's `updated_at` (ms), to tell an older copy of the user from a newer one. */
+  updatedAt?: number;
 }
 
 /** A subset of the SDK's `clerk.users`; the SDK's own client satisfies it too (the local server uses it). */
 export interface ClerkUsersApi {
   getUser(userId: string): Promise<ClerkUserRecord>;
   getUserList(params: { emailAddress: string[]; limit: number }): Promise<{ data: ClerkUserRecord[] }>;
-  updateUserMetadata(userId: string, params: { publicMetadata: Record<string, unknown> }): Promise<unknown>;
+  /** Answers the user as written (the SDK's `User` has the same fields). */
+  updateUserMetadata(
+    userId: string,
+    params: { publicMetadata: Record<string, unknown> },
+  ): Promise<ClerkUserRecord | unknown>;
 }
 
 export interface ClerkUsersOptions {
@@ -41,6 +47,7 @@ interface UserJson {
   primary_email_address_id?: string | null;
   email_addresses?: Array<{ id: string; email_address: string }>;
   public_metadata?: Record<string, unknown> | null;
+  updated_at?: number;
 }
 
 export function clerkUsersClient(options: ClerkUsersOptions): { users: ClerkUsersApi } {
@@ -78,10 +85,12 @@ export function clerkUsersClient(options: ClerkUsersOptions): { users: ClerkUser
         const list = await request<UserJson[]>("GET", `/users?${query}`);
         return { data: list.map(toRecord) };
       },
-      updateUserMetadata(userId, { publicMetadata }) {
-        return request("PATCH", `/users/${encodeURIComponent(userId)}/metadata`, {
-          public_metadata: publicMetadata,
-        });
+      async updateUserMetadata(userId, { publicMetadata }) {
+        return toRecord(
+          await request<UserJson>("PATCH", `/users/${encodeURIComponent(userId)}/metadata`, {
+            public_metadata: publicMetadata,
+          }),
+        );
       },
     },
   };
@@ -93,6 +102,7 @@ function toRecord(user: UserJson): ClerkUserRecord {
     primaryEmailAddressId: user.primary_email_address_id ?? null,
     emailAddresses: (user.email_addresses ?? []).map((e) => ({ id: e.id, emailAddress: e.email_address })),
     publicMetadata: user.public_metadata ?? {},
+    ...(typeof user.updated_at === "number" ? { updatedAt: user.updated_at } : {}),
   };
 }
 

@@ -8,8 +8,12 @@ import {
   parseEmailAddress,
   parseExtraHeaders,
   parseReplyTo,
+  parseResendBridgeShare,
+  parseResendRateLimit,
   parseStackName,
   parseWholeNumber,
+  RESEND_BRIDGE_SHARE_PERCENT,
+  RESEND_RATE_LIMIT_PER_SECOND,
 } from "../settings/fields";
 
 /**
@@ -43,7 +47,19 @@ export interface BridgeConfig {
   resendBaseUrl: string | undefined;
   /** Webhook bodies above this are refused with 413 (SQS messages are capped at 256 KiB by default). */
   maxBodyBytes: number;
+  /** Resend's team-wide request limit and the share of it the worker's sends may use (see `pacing.ts`). */
+  resendPacing: ResendPacingSettings;
 }
+
+export interface ResendPacingSettings {
+  teamLimitPerSecond: number;
+  sharePercent: number;
+}
+
+export const DEFAULT_RESEND_PACING: ResendPacingSettings = {
+  teamLimitPerSecond: RESEND_RATE_LIMIT_PER_SECOND.default,
+  sharePercent: RESEND_BRIDGE_SHARE_PERCENT.default,
+};
 
 export const DEFAULT_CODE_LIFETIME_SECONDS = CODE_LIFETIME_SECONDS.default;
 export const DEFAULT_MAX_BODY_BYTES = 240 * 1024;
@@ -130,21 +146,48 @@ export function readBridgeConfig(role: BridgeRole, env: Env = process.env): Brid
     }
   }
 
-  const codeLifetimeSeconds =
-    env.BRIDGE_CODE_LIFETIME_SECONDS === undefined
-      ? DEFAULT_CODE_LIFETIME_SECONDS
-      : stackSetting(
-          "BRIDGE_CODE_LIFETIME_SECONDS",
-          "codeLifetimeSeconds",
-          parseCodeLifetime(env.BRIDGE_CODE_LIFETIME_SECONDS),
-          DEFAULT_CODE_LIFETIME_SECONDS,
-        );
-  let codeLifetimes: Record<string, number> = {};
-  if (env.BRIDGE_CODE_LIFETIMES !== undefined) {
-    const lifetimes = parseJson(env.BRIDGE_CODE_LIFETIMES, '{"invitation":604800}');
-    const parsed = lifetimes.ok ? parseCodeLifetimes(lifetimes.value) : lifetimes;
-    codeLifetimes = stackSetting("BRIDGE_CODE_LIFETIMES", "codeLifetimes", parsed, {});
-  }
+  /** A stack setting the program always sets; absent (an older deploy, a local run) means its default. */
+  const optionalSetting = <T>(
+    name: string,
+    key: string,
+    parse: (raw: string) => FieldResult<T>,
+    fallback: T,
+  ) => {
+    const raw = env[name];
+    return raw === undefined ? fallback : stackSetting(name, key, parse(raw), fallback);
+  };
+  const codeLifetimeSeconds = optionalSetting(
+    "BRIDGE_CODE_LIFETIME_SECONDS",
+    "codeLifetimeSeconds",
+    parseCodeLifetime,
+    DEFAULT_CODE_LIFETIME_SECONDS,
+  );
+  const resendPacing =
+    role === "worker"
+      ? {
+          teamLimitPerSecond: optionalSetting(
+            "BRIDGE_RESEND_RATE_LIMIT_PER_SECOND",
+            "resendRateLimitPerSecond",
+            parseResendRateLimit,
+            DEFAULT_RESEND_PACING.teamLimitPerSecond,
+          ),
+          sharePercent: optionalSetting(
+            "BRIDGE_RESEND_SHARE_PERCENT",
+            "resendBridgeSharePercent",
+            parseResendBridgeShare,
+            DEFAULT_RESEND_PACING.sharePercent,
+          ),
+        }
+      : DEFAULT_RESEND_PACING;
+  const codeLifetimes = optionalSetting<Record<string, number>>(
+    "BRIDGE_CODE_LIFETIMES",
+    "codeLifetimes",
+    (raw) => {
+      const lifetimes = parseJson(raw, '{"invitation":604800}');
+      return lifetimes.ok ? parseCodeLifetimes(lifetimes.value) : lifetimes;
+    },
+    {},
+  );
   const maxBodyBytes = positiveInteger(env.BRIDGE_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES, problems);
   let stack = required("BRIDGE_STACK", "set it to the Pulumi stack name (used in email tags)");
   if (stack) stack = stackSetting("BRIDGE_STACK", "name", parseStackName(env.BRIDGE_STACK ?? ""), "");
@@ -164,6 +207,7 @@ export function readBridgeConfig(role: BridgeRole, env: Env = process.env): Brid
     clerkApiUrl: optional("BRIDGE_CLERK_API_URL"),
     resendBaseUrl: optional("RESEND_BASE_URL")?.replace(/\/+$/, ""),
     maxBodyBytes,
+    resendPacing,
   };
 }
 

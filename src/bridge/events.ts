@@ -32,6 +32,8 @@ export interface UserJob {
   primaryAddress?: string;
   addresses: string[];
   publicMetadata: Record<string, unknown>;
+  /** Clerk's `updated_at` (ms): which of two snapshots of the user is the newer. */
+  updatedAtMs?: number;
 }
 
 export interface UserDeletedJob {
@@ -199,6 +201,7 @@ function decideClerk(type: string, envelope: Json, data: Json): Decision {
           addresses,
           publicMetadata,
           ...(primaryAddress ? { primaryAddress } : {}),
+          ...(typeof data.updated_at === "number" ? { updatedAtMs: data.updated_at } : {}),
         },
       };
     }

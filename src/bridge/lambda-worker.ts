@@ -6,7 +6,9 @@ import { DynamoDb } from "./aws/dynamodb";
 import { CanaryRecords, recordCanaryStartFailure } from "./canary";
 import { type ClerkUsersApi, clerkUsersClient } from "./clerk-users";
 import { type BridgeConfig, readBridgeConfig } from "./config";
-import { type EmailSender, resendEmailSender } from "./email-sender";
+import { type EmailSender, resendEmailSender, type SendFailure } from "./email-sender";
+import { DynamoSendPacer, requestIntervalMs } from "./pacing";
+import { SqsRecordReturner } from "./queue";
 import {
   type LambdaHandlerOptions,
   readSecretCachePolicy,
@@ -19,7 +21,7 @@ import {
 } from "./secrets";
 import { BridgeStore } from "./store";
 import { createTelemetry, type InvocationContext, type Telemetry } from "./telemetry";
-import { clerkUserDirectory } from "./users";
+import { clerkUserDirectory, rememberingUserDirectory } from "./users";
 import { createWorkerHandler, type WorkerHandler } from "./worker";
 
 /**
@@ -69,15 +71,19 @@ export function createWorkerFromSecrets(
       RESEND_TIMEOUT_MS,
     ),
   );
+  const keyRefused = (outcome: PromiseSettledResult<{ ok: true } | SendFailure>) =>
+    outcome.status === "fulfilled" && !outcome.value.ok && KEY_REFUSED.has(outcome.value.status ?? 0);
+  const withResendKey = <T extends { ok: true } | SendFailure>(call: (sender: EmailSender) => Promise<T>) =>
+    withCurrentKey(
+      source,
+      (s) => s.resendApiKey,
+      (apiKey) => call(senderFor(apiKey)),
+      keyRefused,
+    );
   const email: EmailSender = {
-    send: (message, idempotencyKey) =>
-      withCurrentKey(
-        source,
-        (s) => s.resendApiKey,
-        (apiKey) => senderFor(apiKey).send(message, idempotencyKey),
-        (outcome) =>
-          outcome.status === "fulfilled" && !outcome.value.ok && KEY_REFUSED.has(outcome.value.status ?? 0),
-      ),
+    send: (message, idempotencyKey) => withResendKey((sender) => sender.send(message, idempotencyKey)),
+    sendBatch: (messages, idempotencyKey) =>
+      withResendKey((sender) => sender.sendBatch(messages, idempotencyKey)),
   };
   const clerkFor = perKey(
     (secretKey) =>
@@ -96,15 +102,20 @@ export function createWorkerFromSecrets(
     getUserList: (params) => withClerk((u) => u.getUserList(params)),
     updateUserMetadata: (userId, params) => withClerk((u) => u.updateUserMetadata(userId, params)),
   };
-  const dynamo = new DynamoDb({ env });
+  const db = new DynamoDb({ env });
+  const store = new BridgeStore(db, config.tableName);
   return createWorkerHandler({
-    store: new BridgeStore(dynamo, config.tableName),
+    store,
+    pacer: new DynamoSendPacer(db, config.tableName, requestIntervalMs(config.resendPacing)),
+    ...(config.queueUrl
+      ? { records: new SqsRecordReturner(new AwsJsonClient("sqs", { env }), config.queueUrl) }
+      : {}),
     email,
-    users: clerkUserDirectory({ users }, { backoff: LAMBDA_BACKOFF }),
+    users: rememberingUserDirectory(clerkUserDirectory({ users }, { backoff: LAMBDA_BACKOFF }), store),
     telemetry,
     settings: config,
     backoff: LAMBDA_BACKOFF,
-    canary: new CanaryRecords(dynamo, config.tableName),
+    canary: new CanaryRecords(db, config.tableName),
   });
 }
 

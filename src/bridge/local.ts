@@ -5,18 +5,24 @@ import { Resend } from "resend";
 import type { BackoffPolicy } from "../lib/backoff";
 import { CanaryRecords, createCanaryStatusRoute } from "./canary";
 import { clerkUsersClient } from "./clerk-users";
-import { DEFAULT_CODE_LIFETIME_SECONDS, DEFAULT_MAX_BODY_BYTES } from "./config";
+import {
+  DEFAULT_CODE_LIFETIME_SECONDS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_RESEND_PACING,
+  type ResendPacingSettings,
+} from "./config";
 import { resendEmailSender } from "./email-sender";
 import type { WebhookSource } from "./events";
 import { createIngestHandler, type IngestHandler } from "./ingest";
 import { type LocalDynamo, startLocalDynamo } from "./local-dynamo";
+import { DynamoSendPacer, requestIntervalMs } from "./pacing";
 import { InProcessQueue, type InProcessQueueOptions } from "./queue";
 import { parseSecretValues, type SecretSnapshot, type SecretSource } from "./secrets";
 import type { SendSettings } from "./send-job";
 import { webhookAuthFrom } from "./signature";
 import { BridgeStore } from "./store";
 import { createTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry";
-import { clerkUserDirectory } from "./users";
+import { clerkUserDirectory, rememberingUserDirectory, type UserDirectory } from "./users";
 import { createWorkerHandler, type WorkerHandler } from "./worker";
 
 export interface LocalBridgeOptions {
@@ -32,6 +38,10 @@ export interface LocalBridgeOptions {
   resendWebhookSecrets?: string[];
   port?: number;
   settings?: Partial<SendSettings>;
+  /** Resend's team limit and the bridge's share of it; default the conservative 2 requests/s, 50%. */
+  resendPacing?: Partial<ResendPacingSettings>;
+  /** The longest a worker waits for its request slot before returning its records to the queue. */
+  maxPacingWaitMs?: number;
   queue?: Partial<InProcessQueueOptions>;
   backoff?: BackoffPolicy;
   maxBodyBytes?: number;
@@ -49,6 +59,8 @@ export interface LocalBridge {
   readonly telemetry: Telemetry;
   readonly ingest: IngestHandler;
   readonly worker: WorkerHandler;
+  /** The worker's Clerk directory, which remembers what it heard of each user. */
+  readonly users: UserDirectory;
   setWebhookSecrets(secrets: Partial<Record<WebhookSource, string[]>>): void;
   /** Resolves once the queue is empty: every job done or dead-lettered. */
   settle(): Promise<void>;
@@ -99,15 +111,23 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
       auth,
     }),
   });
+  const users = rememberingUserDirectory(
+    clerkUserDirectory(clerkUsersClient({ secretKey: options.clerkSecretKey, apiUrl: options.clerkApiUrl }), {
+      backoff,
+    }),
+    store,
+  );
   const worker = createWorkerHandler({
     store,
-    email: resendEmailSender(new Resend(options.resendApiKey, { baseUrl: options.resendBaseUrl }), 5_000),
-    users: clerkUserDirectory(
-      clerkUsersClient({ secretKey: options.clerkSecretKey, apiUrl: options.clerkApiUrl }),
-      {
-        backoff,
-      },
+    pacer: new DynamoSendPacer(
+      table.client,
+      table.tableName,
+      requestIntervalMs({ ...DEFAULT_RESEND_PACING, ...options.resendPacing }),
     ),
+    ...(options.maxPacingWaitMs !== undefined ? { maxPacingWaitMs: options.maxPacingWaitMs } : {}),
+    records: queue,
+    email: resendEmailSender(new Resend(options.resendApiKey, { baseUrl: options.resendBaseUrl }), 5_000),
+    users,
     telemetry,
     settings: { ...LOCAL_SETTINGS, ...options.settings },
     backoff,
@@ -147,6 +167,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     telemetry,
     ingest,
     worker,
+    users,
     setWebhookSecrets: (next) => webhookSecrets.set(next),
     settle: () => queue.settle(),
     async close() {

@@ -27,6 +27,43 @@ export class SqsJobQueue implements JobQueue {
   }
 }
 
+/**
+ * How the worker's SQS event source mapping should feed it (`infra/components/bounce-bridge.ts`), chosen for
+ * one-time codes rather than bulk mail: no batching window, so a lone code is handed to the worker the
+ * moment a poller receives it; up to 10 records (one ReceiveMessage, the most a batch may hold without a
+ * window), so during a rush the backlog that builds while workers wait for their Resend slot comes in
+ * batches of 10, sent as one `POST /emails/batch` each.
+ */
+export const WORKER_EVENT_SOURCE = { batchSize: 10, maximumBatchingWindowInSeconds: 0 } as const;
+
+/** Gives a record back to the queue early: SQS `ChangeMessageVisibility` on that record. */
+export interface RecordReturner {
+  returnAfter(record: SQSRecord, seconds: number): Promise<void>;
+}
+
+/** SQS's longest visibility timeout, 12 hours. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+/**
+ * The deployed queue's records, for the worker: a record left for retry becomes visible again after the
+ * delay its verdict names (a 429's `retry-after`) instead of the queue's visibility timeout. Lambda's event
+ * source deletes only the records the function does not report as failed, so the change sticks.
+ */
+export class SqsRecordReturner implements RecordReturner {
+  constructor(
+    private readonly sqs: AwsJsonClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async returnAfter(record: SQSRecord, seconds: number): Promise<void> {
+    await this.sqs.call("ChangeMessageVisibility", {
+      QueueUrl: this.queueUrl,
+      ReceiptHandle: record.receiptHandle,
+      VisibilityTimeout: Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(seconds))),
+    });
+  }
+}
+
 export type BatchConsumer = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
 export interface InProcessQueueOptions {
@@ -59,8 +96,10 @@ export interface DeadLetter {
  * visibility timeout, partial batch failure (`batchItemFailures`), and redrive to a dead-letter list once a
  * message has been received `maxReceiveCount` times. Consumers get real `SQSEvent`s.
  */
-export class InProcessQueue implements JobQueue {
+export class InProcessQueue implements JobQueue, RecordReturner {
   readonly deadLetters: DeadLetter[] = [];
+  /** Every visibility change asked for, in order (what a test checks a 429 did). */
+  readonly changes: Array<{ messageId: string; seconds: number }> = [];
   private readonly messages = new Map<string, Stored>();
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -84,6 +123,20 @@ export class InProcessQueue implements JobQueue {
     this.messages.set(id, { id, body, sentAt: Date.now(), receiveCount: 0, visibleAt: 0 });
     this.schedule(0);
     return id;
+  }
+
+  /**
+   * `ChangeMessageVisibility` for a record this queue delivered: visible again `seconds` from now. Refused,
+   * like SQS, when the record's receipt is outdated (the message was deleted or received again since).
+   */
+  async returnAfter(record: SQSRecord, seconds: number): Promise<void> {
+    const [id, receive] = record.receiptHandle.split("#");
+    const message = this.messages.get(id ?? "");
+    if (!message || String(message.receiveCount) !== receive) {
+      throw new Error(`MessageNotInflight: ${record.messageId} is not in flight under this receipt`);
+    }
+    message.visibleAt = Date.now() + Math.max(0, seconds) * 1000;
+    this.changes.push({ messageId: record.messageId, seconds });
   }
 
   /** Starts delivering batches to `consumer`. */

@@ -1,4 +1,4 @@
-import { type BackoffPolicy, defaultSleep, withBackoff } from "../lib/backoff";
+import type { BackoffPolicy } from "../lib/backoff";
 import { stackTagValue } from "../settings/fields";
 import { formatFromHeader } from "../settings/from-header";
 import { isCanarySendJob } from "./canary";
@@ -6,9 +6,11 @@ import { sendLifetimeSeconds } from "./clerk-templates";
 import { recordTestModeSend } from "./clerk-test-mode";
 import type { BridgeConfig } from "./config";
 import { reconcileOwners } from "./delivery-job";
-import { type EmailSender, type OutgoingEmail, type SendOutcome, tagValue } from "./email-sender";
+import { type EmailSender, type OutgoingEmail, tagValue } from "./email-sender";
 import { CANARY_TAG, isCanarySend, type SendJob } from "./events";
-import type { BridgeStore } from "./store";
+import type { Logger } from "./log";
+import type { SendPacer } from "./pacing";
+import type { BridgeStore, GroupMember, Suppression } from "./store";
 import { METRICS, type Telemetry } from "./telemetry";
 import type { UserDirectory } from "./users";
 
@@ -24,27 +26,23 @@ export interface SendDeps {
   telemetry: Telemetry;
   settings: SendSettings;
   backoff: BackoffPolicy;
+  /** The team-wide Resend schedule every worker shares (`pacing.ts`). */
+  pacer: SendPacer;
+  /**
+   * The longest an invocation waits for its request slot; a longer schedule returns the records to the
+   * queue until their slot comes. Keep it well under the function's timeout.
+   */
+  maxPacingWaitMs?: number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
 
-/** Thrown to leave the SQS record for redelivery; the cause is a name, never a payload. */
-class RetryLater extends Error {
-  override name = "RetryLater";
-}
-
-class SendFailed extends Error {
-  constructor(readonly outcome: Extract<SendOutcome, { ok: false }>) {
-    super(outcome.name);
-  }
-}
-
-/** Same Clerk email → same key, so a redelivered or retried job never sends twice (Resend keeps keys 24 h). */
+/** Same Clerk email → same key, so a redelivered or retried lone send never sends twice (Resend keeps keys 24 h). */
 export function idempotencyKeyFor(clerkEmailId: string): string {
   return `clerk-email/${clerkEmailId}`;
 }
 
-function buildEmail(job: SendJob, settings: SendSettings): OutgoingEmail {
+export function buildEmail(job: SendJob, settings: SendSettings): OutgoingEmail {
   const tags = [
     { name: "clerk_email_id", value: tagValue(job.clerkEmailId) },
     ...(job.userId ? [{ name: "clerk_user_id", value: tagValue(job.userId) }] : []),
@@ -74,99 +72,138 @@ export type SendResult =
   | "failed"
   | "test_mode";
 
-/**
- * One Clerk `email.created` (delivered_by_clerk false): drop stale codes, honour the suppression ledger, else
- * send through Resend with an idempotency key. Rate limits and 5xx are retried in-process with bounded
- * backoff, then left to SQS; permanent 4xx are recorded and not retried.
- */
-export async function processSend(job: SendJob, deps: SendDeps): Promise<SendResult> {
-  const { logger } = deps.telemetry;
-  const now = deps.now ?? Date.now;
-  const ids = { clerkEmailId: job.clerkEmailId, ...(job.userId ? { userId: job.userId } : {}) };
+/** What the store and the checks say about one email before anything is sent. */
+export type Triage =
+  /** Nothing to send: it already has an outcome, or a check recorded why it is not sent. */
+  | { kind: "settled"; result: SendResult }
+  /** Claimed for a send group earlier (a worker died or gave up waiting for Resend): re-send that group. */
+  | { kind: "claimed"; groupId: string }
+  | { kind: "ready" };
 
+/** What a pre-send check sees: the job's context, read once for all the checks. */
+export interface CheckContext {
+  deps: SendDeps;
+  logger: Logger;
+  /** The ledger's active block on the recipient, if any. */
+  suppression: Suppression | undefined;
+}
+
+/** One check before a send: records why the email is not sent and says so, or answers undefined to go on. */
+export type PreSendCheck = (job: SendJob, context: CheckContext) => Promise<SendResult | undefined>;
+
+/** Clerk's test-mode recipients (`+clerk_test`, code 424242) are acknowledged, never sent through Resend. */
+const skipTestMode: PreSendCheck = async (job, { deps }) =>
+  job.clerkTestMode ? recordTestModeSend(job, deps) : undefined;
+
+/** Each template has its own lifetime (codes and links minutes, invitations days: clerk-templates.ts). */
+const dropIfStale: PreSendCheck = async (job, { deps, logger }) => {
+  const ageMs = (deps.now ?? Date.now)() - job.createdAtMs;
+  if (ageMs <= sendLifetimeSeconds(job, deps) * 1000) return undefined;
+  await deps.store.recordSend({
+    ...sendBase(job),
+    status: "dropped_stale",
+    detail: `age ${Math.round(ageMs / 1000)} s`,
+  });
+  deps.telemetry.count(METRICS.droppedStale);
+  logger.warn("stale email dropped: its code has expired", {
+    ...ids(job),
+    ageSeconds: Math.round(ageMs / 1000),
+  });
+  return "dropped_stale";
+};
+
+const holdIfSuppressed: PreSendCheck = async (job, { deps, logger, suppression }) => {
+  if (!suppression) return undefined;
+  await deps.store.recordSend({ ...sendBase(job), status: "suppressed", detail: suppression.reason });
+  deps.telemetry.count(METRICS.suppressed);
+  logger.info("email not sent: recipient is on the suppression ledger", {
+    ...ids(job),
+    reason: suppression.reason,
+  });
+  await reconcileOwners(job.to, job.userId, deps);
+  return "suppressed";
+};
+
+/** In order; the first that answers decides. A new rule about which emails are sent goes here. */
+const PRE_SEND_CHECKS: PreSendCheck[] = [skipTestMode, dropIfStale, holdIfSuppressed];
+
+/** Runs the pre-send checks on an email that has no outcome and no group yet. */
+export async function preSendChecks(job: SendJob, context: CheckContext): Promise<Triage> {
+  for (const check of PRE_SEND_CHECKS) {
+    const result = await check(job, context);
+    if (result) return { kind: "settled", result };
+  }
+  return { kind: "ready" };
+}
+
+/**
+ * One Clerk `email.created` (delivered_by_clerk false) before it joins a send group: already processed →
+ * skip; claimed by a group → that group; else the pre-send checks (stale code, suppressed recipient).
+ */
+export async function triageSend(job: SendJob, deps: SendDeps, logger: Logger): Promise<Triage> {
   // Both reads are needed on the common path; issuing them together takes one round trip off each send.
   const [existing, suppression] = await Promise.all([
     deps.store.getSend(job.clerkEmailId),
     deps.store.getSuppression(job.to),
   ]);
   if (existing?.status) {
-    logger.info("email already processed", { ...ids, status: existing.status });
-    return "already_processed";
+    logger.info("email already processed", { ...ids(job), status: existing.status });
+    return { kind: "settled", result: "already_processed" };
   }
-  const base = { clerkEmailId: job.clerkEmailId, to: job.to, userId: job.userId, slug: job.slug };
+  if (existing?.groupId) return { kind: "claimed", groupId: existing.groupId };
+  return preSendChecks(job, { deps, logger, suppression });
+}
 
-  // Clerk's own rules: test-mode recipients are not sent to, and each template has its lifetime.
-  if (job.clerkTestMode) return recordTestModeSend(job, deps);
-  const ageMs = now() - job.createdAtMs;
-  if (ageMs > sendLifetimeSeconds(job, deps) * 1000) {
-    await deps.store.recordSend({
-      ...base,
-      status: "dropped_stale",
-      detail: `age ${Math.round(ageMs / 1000)} s`,
-    });
-    deps.telemetry.count(METRICS.droppedStale);
-    logger.warn("stale email dropped: its code has expired", {
-      ...ids,
-      ageSeconds: Math.round(ageMs / 1000),
-    });
-    return "dropped_stale";
+/** Resend accepted the email (`resendEmailId` is unknown when its batch answer could not be matched). */
+export async function recordSent(
+  job: GroupMember,
+  email: OutgoingEmail,
+  resendEmailId: string | undefined,
+  deps: SendDeps,
+  logger: Logger,
+): Promise<void> {
+  await deps.store.recordSend({
+    ...sendBase(job),
+    status: "sent",
+    ...(resendEmailId ? { resendEmailId } : {}),
+  });
+  // The sent count is the denominator of the bounce- and complaint-rate alarms: users' mail only.
+  if (!isCanarySend(Object.fromEntries(email.tags.map((t) => [t.name, t.value])))) {
+    deps.telemetry.count(METRICS.sent);
   }
+  logger.info("email sent", { ...ids(job), ...(resendEmailId ? { resendEmailId } : {}) });
+}
 
-  if (suppression) {
-    await deps.store.recordSend({ ...base, status: "suppressed", detail: suppression.reason });
-    deps.telemetry.count(METRICS.suppressed);
-    logger.info("email not sent: recipient is on the suppression ledger", {
-      ...ids,
-      reason: suppression.reason,
-    });
-    await reconcileOwners(job.to, job.userId, deps);
-    return "suppressed";
-  }
+/**
+ * Resend refused the email for good (a 4xx that retrying cannot change): recorded, not retried. The record
+ * keeps Resend's message (about a field, e.g. the `to` of one email of a batch); the log only its name.
+ */
+export async function recordFailed(
+  job: GroupMember,
+  refusal: { name: string; status: number | null; message?: string },
+  deps: SendDeps,
+  logger: Logger,
+): Promise<void> {
+  const detail = refusal.message ? `${refusal.name}: ${refusal.message.slice(0, 200)}` : refusal.name;
+  await deps.store.recordSend({ ...sendBase(job), status: "failed", detail });
+  deps.telemetry.count(METRICS.failed);
+  logger.error("Resend refused the email; not retrying", {
+    ...ids(job),
+    status: refusal.status,
+    error: refusal.name,
+  });
+}
 
-  const email = buildEmail(job, deps.settings);
-  try {
-    const sent = await withBackoff(
-      async () => {
-        const outcome = await deps.email.send(email, idempotencyKeyFor(job.clerkEmailId));
-        if (!outcome.ok) throw new SendFailed(outcome);
-        return outcome;
-      },
-      (err) =>
-        err instanceof SendFailed && err.outcome.retryable
-          ? { retry: true, retryAfterMs: err.outcome.retryAfterMs }
-          : { retry: false },
-      {
-        policy: deps.backoff,
-        sleep: deps.sleep ?? defaultSleep,
-        onRetry: (attempt, delayMs, err) => {
-          deps.telemetry.count(METRICS.retried);
-          logger.warn("Resend send failed; backing off", {
-            ...ids,
-            attempt,
-            delayMs,
-            error: (err as Error).message,
-          });
-        },
-      },
-    );
-    await deps.store.recordSend({ ...base, status: "sent", resendEmailId: sent.id });
-    // The sent count is the denominator of the bounce- and complaint-rate alarms: users' mail only.
-    if (!isCanarySend(Object.fromEntries(email.tags.map((t) => [t.name, t.value])))) {
-      deps.telemetry.count(METRICS.sent);
-    }
-    logger.info("email sent", { ...ids, resendEmailId: sent.id });
-    return "sent";
-  } catch (err) {
-    if (!(err instanceof SendFailed)) throw err;
-    if (err.outcome.retryable)
-      throw new RetryLater(`Resend ${err.outcome.status ?? "network"} ${err.outcome.name}`);
-    await deps.store.recordSend({ ...base, status: "failed", detail: err.outcome.name });
-    deps.telemetry.count(METRICS.failed);
-    logger.error("Resend refused the email; not retrying", {
-      ...ids,
-      status: err.outcome.status,
-      error: err.outcome.name,
-    });
-    return "failed";
-  }
+/** The fields of a job its send record keeps, also what a send group records per member. */
+export function sendBase(job: GroupMember): GroupMember {
+  return {
+    clerkEmailId: job.clerkEmailId,
+    to: job.to,
+    ...(job.userId ? { userId: job.userId } : {}),
+    ...(job.slug ? { slug: job.slug } : {}),
+  };
+}
+
+function ids(job: GroupMember) {
+  return { clerkEmailId: job.clerkEmailId, ...(job.userId ? { userId: job.userId } : {}) };
 }

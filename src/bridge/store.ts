@@ -1,5 +1,6 @@
 import type { CallOptions } from "./aws/client";
 import type { DynamoDb } from "./aws/dynamodb";
+import type { OutgoingEmail } from "./email-sender";
 
 /**
  * One DynamoDB table, keyed `pk`/`sk`, holds everything the bridge remembers:
@@ -9,9 +10,16 @@ import type { DynamoDb } from "./aws/dynamodb";
  *   is lifted the item stays for {@link LIFT_MEMORY_SECONDS} as a marker, so late events from before the lift
  *   cannot put the address back
  * - `address#<addr>` / `soft`: soft bounces and delays, never blocking
+ * - `address#<addr>` / `owner`: the user whose kept profile (below) last listed the address
  * - `user#<id>` / `address#<addr>`: which addresses a user was proven to own, so `user.deleted` can unlink them
- * - `email#<clerk email id>` / `send`: the send outcome and the Resend event timeline
+ * - `email#<clerk email id>` / `send`: the send outcome and the Resend event timeline; before the outcome,
+ *   `groupId` names the send group the email was claimed for
+ * - `group#<group id>` / `send`: a send group recorded before its Resend request (members, the emails
+ *   exactly as sent, the idempotency key), so a retry re-sends the same request under the same key
  * - `resend#<resend email id>` / `email`: the reverse link from Resend's id to Clerk's
+ * - `pacing#resend` / `schedule`: when the next Resend request may start (see `pacing.ts`)
+ * - `profile#<user id>` / `user`: what the bridge last heard about a Clerk user (`user.*` webhooks, its own
+ *   reads and writes), so a bounce tagged with the user's id needs no Clerk read
  */
 export const BRIDGE_TABLE_SCHEMA = { hashKey: "pk", rangeKey: "sk", ttlAttribute: "expiresAt" } as const;
 
@@ -103,7 +111,48 @@ export interface SendRecord {
   /** Why it failed or was not sent: an error name or a reason, never the body. */
   detail?: string;
   timeline?: TimelineEntry[];
+  /** The send group the email was claimed for ({@link BridgeStore.claimForGroup}); kept after the outcome. */
+  groupId?: string;
 }
+
+/** What the send record of each member of a group needs: who the email went to and for whom. */
+export interface GroupMember {
+  clerkEmailId: string;
+  to: string;
+  userId?: string;
+  slug?: string;
+}
+
+/**
+ * A group of emails sent in one Resend request, recorded before the request: a retry (the worker died
+ * waiting for the answer, or the answer was a timeout) sends exactly this again under the same key, and
+ * Resend's idempotency answers it without sending twice. `emails[i]` is `members[i]`'s email.
+ */
+export interface SendGroupRecord {
+  groupId: string;
+  members: GroupMember[];
+  emails: OutgoingEmail[];
+  idempotencyKey: string;
+}
+
+/** A Clerk user as the bridge last heard of it; only the `public_metadata` keys the bridge owns are kept. */
+export interface UserProfile {
+  id: string;
+  addresses: string[];
+  primaryAddress?: string;
+  publicMetadata: Record<string, unknown>;
+  /** Clerk's `updated_at` (ms); an older copy never replaces a newer one. */
+  updatedAtMs?: number;
+}
+
+/** A profile not heard of for this long is read from Clerk again when next needed. */
+const USER_PROFILE_TTL_SECONDS = 400 * 24 * 3600;
+
+/**
+ * How long a send group is kept: Resend keeps an idempotency key 24 h, so a retry after that could send
+ * again; the code is long stale by then and the group no longer matters.
+ */
+const SEND_GROUP_TTL_SECONDS = 24 * 3600;
 
 /** Addresses are compared case-insensitively; `+labels` are kept because they are distinct mailboxes. */
 export function normalizeAddress(address: string): string {
@@ -386,7 +435,7 @@ export class BridgeStore {
   }
 
   async getSend(clerkEmailId: string): Promise<SendRecord | undefined> {
-    const item = await this.db.get(this.tableName, { pk: `email#${clerkEmailId}`, sk: "send" });
+    const item = await this.db.get(this.tableName, sendKey(clerkEmailId));
     return item as SendRecord | undefined;
   }
 
@@ -420,6 +469,136 @@ export class BridgeStore {
       );
     }
     await Promise.all(writes);
+  }
+
+  /**
+   * Claims an email for a send group before its request, so no other group (another worker given a
+   * duplicate of its SQS message) can put it in a request of its own. Refused, answering false, when the
+   * email already has an outcome or belongs to another group; `previous` lets a group take over members
+   * of a group whose record was never written (so whose request was never made).
+   */
+  async claimForGroup(clerkEmailId: string, groupId: string, previous?: string): Promise<boolean> {
+    try {
+      await this.db.update(this.tableName, sendKey(clerkEmailId), {
+        update: "SET groupId = :g, expiresAt = if_not_exists(expiresAt, :exp)",
+        condition:
+          "attribute_not_exists(#status) AND (attribute_not_exists(groupId) OR groupId = :g" +
+          (previous ? " OR groupId = :prev)" : ")"),
+        names: { "#status": "status" },
+        values: {
+          ":g": groupId,
+          ":exp": this.epoch() + EMAIL_RECORD_TTL_SECONDS,
+          ...(previous ? { ":prev": previous } : {}),
+        },
+      });
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Undoes {@link claimForGroup} for a request Resend certainly did not accept (429, pacing refusal). */
+  async releaseGroupClaim(clerkEmailId: string, groupId: string): Promise<void> {
+    await this.db
+      .update(this.tableName, sendKey(clerkEmailId), {
+        update: "REMOVE groupId",
+        condition: "groupId = :g AND attribute_not_exists(#status)",
+        names: { "#status": "status" },
+        values: { ":g": groupId },
+      })
+      .catch(ignoreConditionFailure);
+  }
+
+  async putSendGroup(group: SendGroupRecord): Promise<void> {
+    await this.db.put(this.tableName, {
+      ...groupKey(group.groupId),
+      ...group,
+      at: this.iso(),
+      expiresAt: this.epoch() + SEND_GROUP_TTL_SECONDS,
+    });
+  }
+
+  async getSendGroup(groupId: string): Promise<SendGroupRecord | undefined> {
+    const item = await this.db.get(this.tableName, groupKey(groupId));
+    if (!item || !Array.isArray(item.members) || !Array.isArray(item.emails)) return undefined;
+    return {
+      groupId,
+      members: item.members as GroupMember[],
+      emails: item.emails as OutgoingEmail[],
+      idempotencyKey: String(item.idempotencyKey),
+    };
+  }
+
+  /**
+   * Forgets a group once every member has its outcome (the emails in it hold codes). Only then: a member
+   * without an outcome whose group record is gone is taken to have never been sent.
+   */
+  async deleteSendGroup(groupId: string): Promise<void> {
+    await this.db.delete(this.tableName, groupKey(groupId));
+  }
+
+  async getUserProfile(userId: string): Promise<UserProfile | undefined> {
+    const item = await this.db.get(this.tableName, profileKey(userId));
+    if (!item || !Array.isArray(item.addresses)) return undefined;
+    return {
+      id: userId,
+      addresses: item.addresses as string[],
+      ...(typeof item.primaryAddress === "string" ? { primaryAddress: item.primaryAddress } : {}),
+      publicMetadata: (item.publicMetadata ?? {}) as Record<string, unknown>,
+      ...(typeof item.updatedAtMs === "number" && item.updatedAtMs > 0
+        ? { updatedAtMs: item.updatedAtMs }
+        : {}),
+    };
+  }
+
+  /**
+   * Keeps a copy of a user unless a newer one (by Clerk's `updated_at`) is already kept: webhooks arrive out
+   * of order (Svix retries). A copy without `updated_at` only fills an empty place. Each of the user's
+   * addresses points back at the user (`address#<addr>` / `owner`), so an untagged event about the address
+   * (`suppression.added`) finds its owner without asking Clerk.
+   */
+  async putUserProfile(profile: UserProfile): Promise<void> {
+    const version = profile.updatedAtMs ?? 0;
+    const newer = { condition: "attribute_not_exists(pk) OR updatedAtMs <= :v", values: { ":v": version } };
+    const expiresAt = this.epoch() + USER_PROFILE_TTL_SECONDS;
+    await Promise.all([
+      this.db
+        .put(
+          this.tableName,
+          {
+            ...profileKey(profile.id),
+            addresses: profile.addresses,
+            primaryAddress: profile.primaryAddress,
+            publicMetadata: profile.publicMetadata,
+            updatedAtMs: version,
+            expiresAt,
+          },
+          newer,
+        )
+        .catch(ignoreConditionFailure),
+      ...profile.addresses.map((address) =>
+        this.db
+          .put(
+            this.tableName,
+            { pk: addressKey(address), sk: "owner", userId: profile.id, updatedAtMs: version, expiresAt },
+            newer,
+          )
+          .catch(ignoreConditionFailure),
+      ),
+    ]);
+  }
+
+  /** The kept copy of the user an address last belonged to, if that copy still lists the address. */
+  async profileByAddress(address: string): Promise<UserProfile | undefined> {
+    const owner = await this.db.get(this.tableName, { pk: addressKey(address), sk: "owner" });
+    if (typeof owner?.userId !== "string") return undefined;
+    const profile = await this.getUserProfile(owner.userId);
+    return profile && ownsAddress(profile, address) ? profile : undefined;
+  }
+
+  async deleteUserProfile(userId: string): Promise<void> {
+    await this.db.delete(this.tableName, profileKey(userId));
   }
 
   /** The Clerk email id a Resend email was sent for, when this bridge sent it. */
@@ -459,6 +638,18 @@ export class BridgeStore {
   private epoch(): number {
     return Math.floor(this.now() / 1000);
   }
+}
+
+function sendKey(clerkEmailId: string): { pk: string; sk: string } {
+  return { pk: `email#${clerkEmailId}`, sk: "send" };
+}
+
+function profileKey(userId: string): { pk: string; sk: string } {
+  return { pk: `profile#${userId}`, sk: "user" };
+}
+
+function groupKey(groupId: string): { pk: string; sk: string } {
+  return { pk: `group#${groupId}`, sk: "send" };
 }
 
 function deliveryKey(source: string, svixId: string): { pk: string; sk: string } {

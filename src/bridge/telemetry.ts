@@ -23,6 +23,8 @@ export const METRICS = {
   metadataCleared: "MetadataCleared",
   failed: "Failed",
   retried: "Retried",
+  /** Resend answered 429 although the bridge paces itself: someone else on the team used the budget. */
+  rateLimited: "ResendRateLimited",
 } as const;
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];

@@ -1,7 +1,7 @@
 import { type BackoffPolicy, defaultSleep } from "../lib/backoff";
 import { classifyClerkError, withClerkBackoff } from "../lib/clerk-errors";
 import type { ClerkUserRecord, ClerkUsersApi } from "./clerk-users";
-import { type BridgeStore, type LedgerEntry, normalizeAddress } from "./store";
+import { type BridgeStore, type LedgerEntry, normalizeAddress, type UserProfile } from "./store";
 import { METRICS, type Telemetry } from "./telemetry";
 
 /** The part of a Clerk user the bridge reasons about, from a webhook snapshot or a BAPI read. */
@@ -10,6 +10,8 @@ export interface UserView {
   primaryAddress?: string;
   addresses: string[];
   publicMetadata: Record<string, unknown>;
+  /** Clerk's `updated_at` (ms), when known. */
+  updatedAtMs?: number;
 }
 
 /** The `public_metadata` keys the bridge owns. `null` removes a key (BAPI deep-merge semantics). */
@@ -23,7 +25,12 @@ export interface EmailStatusMetadata {
 export interface UserDirectory {
   getUser(userId: string): Promise<UserView | undefined>;
   findByEmail(address: string): Promise<UserView | undefined>;
-  setEmailStatus(userId: string, metadata: EmailStatusMetadata): Promise<void>;
+  /** Answers the user as Clerk wrote it, when Clerk's answer says. */
+  setEmailStatus(userId: string, metadata: EmailStatusMetadata): Promise<UserView | undefined>;
+  /** Keeps what a `user.*` webhook told about a user (a directory that remembers; see {@link rememberingUserDirectory}). */
+  remember?(user: UserView): Promise<void>;
+  /** Forgets a deleted user. */
+  forget?(userId: string): Promise<void>;
 }
 
 export interface ClerkDirectoryOptions {
@@ -66,9 +73,17 @@ export function clerkUserDirectory(
       return match ? toView(match) : undefined;
     },
     async setEmailStatus(userId, metadata) {
-      await retry(() => clerk.users.updateUserMetadata(userId, { publicMetadata: { ...metadata } }));
+      const written = await retry(() =>
+        clerk.users.updateUserMetadata(userId, { publicMetadata: { ...metadata } }),
+      );
+      return isUserRecord(written) ? toView(written) : undefined;
     },
   };
+}
+
+function isUserRecord(value: unknown): value is ClerkUserRecord {
+  const user = value as Partial<ClerkUserRecord> | null;
+  return typeof user?.id === "string" && Array.isArray(user.emailAddresses);
 }
 
 function toView(user: ClerkUserRecord): UserView {
@@ -78,6 +93,68 @@ function toView(user: ClerkUserRecord): UserView {
     addresses: user.emailAddresses.map((e) => e.emailAddress),
     publicMetadata: (user.publicMetadata ?? {}) as Record<string, unknown>,
     ...(primary ? { primaryAddress: primary.emailAddress } : {}),
+    ...(typeof user.updatedAt === "number" ? { updatedAtMs: user.updatedAt } : {}),
+  };
+}
+
+const OWNED_KEYS: Array<keyof EmailStatusMetadata> = [
+  "email_status",
+  "email_status_reason",
+  "email_status_at",
+  "email_status_address",
+];
+
+/** A user as the profile store keeps it: only the metadata keys the bridge owns. */
+function profileOf(user: UserView): UserProfile {
+  const owned = Object.fromEntries(
+    OWNED_KEYS.filter((k) => typeof user.publicMetadata[k] === "string").map((k) => [
+      k,
+      user.publicMetadata[k],
+    ]),
+  );
+  return { ...user, addresses: [...user.addresses], publicMetadata: owned };
+}
+
+/**
+ * A directory that remembers what `user.*` webhooks, its own reads and its own writes said about each user
+ * (`profile#<id>` items, newest by Clerk's `updated_at`), and reads Clerk only for a user it has not heard
+ * of, or, by address, for an address no kept user lists. So a bounce tagged with its user's id costs one Clerk
+ * call, the metadata write, whichever of `email.bounced` and the untagged `suppression.added` that comes with
+ * it is processed first; the other and the `user.updated` echo of the write cost none. The copy can lag Clerk by a webhook in
+ * flight; that webhook then reconciles the user again.
+ */
+export function rememberingUserDirectory(
+  directory: UserDirectory,
+  profiles: Pick<BridgeStore, "getUserProfile" | "putUserProfile" | "deleteUserProfile" | "profileByAddress">,
+): UserDirectory {
+  const remember = (user: UserView) => profiles.putUserProfile(profileOf(user));
+  return {
+    async getUser(userId) {
+      const known = await profiles.getUserProfile(userId);
+      if (known) return known;
+      const read = await directory.getUser(userId);
+      if (read) await remember(read);
+      return read;
+    },
+    async findByEmail(address) {
+      const known = await profiles.profileByAddress(address);
+      if (known) return known;
+      const found = await directory.findByEmail(address);
+      if (found) await remember(found);
+      return found;
+    },
+    async setEmailStatus(userId, metadata) {
+      const written = await directory.setEmailStatus(userId, metadata);
+      if (written) await remember(written);
+      else {
+        // Clerk's answer did not say: the kept copy gets the keys just written.
+        const known = await profiles.getUserProfile(userId);
+        if (known) await remember({ ...known, publicMetadata: { ...known.publicMetadata, ...metadata } });
+      }
+      return written;
+    },
+    remember,
+    forget: (userId) => profiles.deleteUserProfile(userId),
   };
 }
 
@@ -116,7 +193,14 @@ export async function reconcileUser(
     change = await statusChangeFor(user, ledger);
     if (!change) return "unchanged";
   }
-  await deps.users.setEmailStatus(user.id, change.metadata);
+  try {
+    await deps.users.setEmailStatus(user.id, change.metadata);
+  } catch (err) {
+    // Deleted in Clerk since the bridge last heard of it: nothing to flag, and `user.deleted` is on its way.
+    if (classifyClerkError(err).kind !== "not_found") throw err;
+    await deps.users.forget?.(user.id);
+    return "unchanged";
+  }
   const log = { userId: user.id, reason: change.metadata.email_status_reason ?? undefined };
   if (change.metadata.email_status) {
     await deps.store.linkUser(user, change.metadata.email_status_address as string);

@@ -3,13 +3,18 @@ import { type CanaryRecords, isCanarySendJob, processCanarySend } from "./canary
 import { processDelivery } from "./delivery-job";
 import type { QueueMessage } from "./events";
 import { jobIds } from "./ingest";
-import { processSend, type SendDeps } from "./send-job";
+import type { Logger } from "./log";
+import type { RecordReturner } from "./queue";
+import { processSends, type RecordVerdict, type SendItem } from "./send-group";
+import type { SendDeps } from "./send-job";
 import { METRICS } from "./telemetry";
 import { reconcileUser } from "./users";
 
 export type WorkerDeps = SendDeps & {
-  /** Records processed at once within a batch; Resend's team rate limit argues for few. */
+  /** Records other than sends processed at once within a batch. */
   concurrency?: number;
+  /** Without it, a record left for retry comes back after the queue's visibility timeout. */
+  records?: RecordReturner;
   /** Where the outcome of each deployment canary is recorded for its status route; none: not recorded. */
   canary?: CanaryRecords;
 };
@@ -21,43 +26,126 @@ class PoisonMessage extends Error {
 }
 
 /**
- * The SQS handler (`ReportBatchItemFailures`). A record that throws is reported as failed and redelivered
- * after the visibility timeout; after `maxReceiveCount` receives the redrive policy moves it to the DLQ.
- * Outcomes that retrying cannot change (permanent 4xx, stale codes) are recorded and acknowledged.
+ * The SQS handler (`ReportBatchItemFailures`). The batch's send jobs are sent together (`send-group.ts`);
+ * the other jobs one by one. A record that fails is reported in `batchItemFailures` and redelivered, after
+ * the delay its verdict names (a 429's `retry-after`) or the visibility timeout; after `maxReceiveCount`
+ * receives the redrive policy moves it to the DLQ. Outcomes that retrying cannot change (permanent 4xx,
+ * stale codes) are recorded and acknowledged.
  */
 export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
   const { logger } = deps.telemetry;
   return async (event) => {
     const failures: SQSBatchResponse["batchItemFailures"] = [];
-    const records = event.Records ?? [];
-    let next = 0;
-    const lane = async () => {
-      while (next < records.length) {
-        const record = records[next++] as SQSRecord;
+    const leaveForRetry = async (
+      record: SQSRecord,
+      reason: { error: string; detail?: string },
+      afterSeconds?: number,
+    ) => {
+      if (afterSeconds !== undefined && deps.records) {
         try {
-          await processRecord(record, deps);
+          await deps.records.returnAfter(record, afterSeconds);
         } catch (err) {
-          failures.push({ itemIdentifier: record.messageId });
-          deps.telemetry.count(METRICS.retried);
-          logger.warn("record failed; left for SQS redelivery", {
+          logger.warn("could not shorten the record's visibility; it returns after the queue's timeout", {
             messageId: record.messageId,
-            receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? 0),
             error: (err as Error).name,
-            detail: (err as Error).message,
           });
         }
       }
+      failures.push({ itemIdentifier: record.messageId });
+      deps.telemetry.count(METRICS.retried);
+      logger.warn("record failed; left for SQS redelivery", {
+        messageId: record.messageId,
+        receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? 0),
+        ...reason,
+        ...(afterSeconds !== undefined ? { afterSeconds } : {}),
+      });
     };
-    await Promise.all(Array.from({ length: Math.max(1, deps.concurrency ?? 1) }, lane));
+
+    const sends: Array<{ record: SQSRecord; item: SendItem }> = [];
+    const others: Array<{ record: SQSRecord; message: QueueMessage; logger: Logger }> = [];
+    for (const record of event.Records ?? []) {
+      let message: QueueMessage;
+      try {
+        message = parseMessage(record.body);
+      } catch (err) {
+        await leaveForRetry(record, failureOf(err));
+        continue;
+      }
+      const child = recordLogger(record, message, deps);
+      if (message.job.kind === "send") {
+        sends.push({ record, item: { messageId: record.messageId, job: message.job, logger: child } });
+      } else {
+        others.push({ record, message, logger: child });
+      }
+    }
+
+    const sendVerdicts = async () => {
+      let verdicts: Map<string, RecordVerdict>;
+      try {
+        verdicts = await sendVerdictsOf(
+          sends.map((s) => s.item),
+          deps,
+        );
+      } catch (err) {
+        verdicts = new Map(
+          sends.map((s) => [s.record.messageId, { kind: "retry", reason: (err as Error).name }]),
+        );
+      }
+      for (const { record } of sends) {
+        const verdict = verdicts.get(record.messageId);
+        if (verdict?.kind === "done") continue;
+        await leaveForRetry(
+          record,
+          { error: verdict?.reason ?? "no outcome" },
+          verdict?.kind === "retry" ? verdict.afterSeconds : undefined,
+        );
+      }
+    };
+    let next = 0;
+    const lane = async () => {
+      while (next < others.length) {
+        const { record, message, logger: child } = others[next++] as (typeof others)[number];
+        try {
+          await processRecord(message, { ...deps, telemetry: { ...deps.telemetry, logger: child } });
+        } catch (err) {
+          await leaveForRetry(record, failureOf(err));
+        }
+      }
+    };
+    await Promise.all([
+      sends.length > 0 ? sendVerdicts() : undefined,
+      ...Array.from({ length: Math.max(1, deps.concurrency ?? 1) }, lane),
+    ]);
     deps.telemetry.flush();
     return { batchItemFailures: failures };
   };
 }
 
-async function processRecord(record: SQSRecord, deps: WorkerDeps): Promise<void> {
-  const message = parseMessage(record.body);
-  // A child logger per record, so every line carries the ids even when records are processed concurrently.
-  const logger = deps.telemetry.logger.createChild({
+/**
+ * The batch's sends: users' mail together (`send-group.ts`); each deployment canary alone, with its outcome
+ * recorded for the status route. Alone, because in a batch its verdict would be the batch's: a refusal the
+ * canary must report (and acknowledge) would otherwise be the group's, which users' mail waits out.
+ */
+async function sendVerdictsOf(items: SendItem[], deps: WorkerDeps): Promise<Map<string, RecordVerdict>> {
+  const { canary } = deps;
+  const canaries = canary ? items.filter((item) => isCanarySendJob(item.job)) : [];
+  const users = items.filter((item) => !canaries.includes(item));
+  const verdicts = await Promise.all([
+    users.length > 0 ? processSends(users, deps) : new Map<string, RecordVerdict>(),
+    ...canaries.map(
+      async (item) => new Map([[item.messageId, await processCanarySend(item, deps, canary!, processSends)]]),
+    ),
+  ]);
+  return new Map(verdicts.flatMap((byRecord) => [...byRecord]));
+}
+
+function failureOf(err: unknown): { error: string; detail: string } {
+  return { error: (err as Error).name, detail: (err as Error).message };
+}
+
+/** A child logger per record, so every line carries the ids even when records are processed together. */
+function recordLogger(record: SQSRecord, message: QueueMessage, deps: WorkerDeps): Logger {
+  return deps.telemetry.logger.createChild({
     persistentKeys: {
       svixId: message.svixId,
       type: message.type,
@@ -65,32 +153,33 @@ async function processRecord(record: SQSRecord, deps: WorkerDeps): Promise<void>
       ...jobIds(message),
     },
   });
-  const scoped = { ...deps, telemetry: { ...deps.telemetry, logger } };
+}
+
+async function processRecord(message: QueueMessage, deps: WorkerDeps): Promise<void> {
   const job = message.job;
   switch (job.kind) {
     case "send":
-      if (deps.canary && isCanarySendJob(job)) await processCanarySend(job, scoped, deps.canary, processSend);
-      else await processSend(job, scoped);
       return;
     case "delivery":
-      await processDelivery(job, scoped);
+      await processDelivery(job, deps);
       return;
-    case "user":
-      await reconcileUser(
-        {
-          id: job.userId,
-          addresses: job.addresses,
-          publicMetadata: job.publicMetadata,
-          ...(job.primaryAddress ? { primaryAddress: job.primaryAddress } : {}),
-        },
-        scoped,
-        { snapshotIsFresh: false },
-      );
+    case "user": {
+      const snapshot = {
+        id: job.userId,
+        addresses: job.addresses,
+        publicMetadata: job.publicMetadata,
+        ...(job.primaryAddress ? { primaryAddress: job.primaryAddress } : {}),
+        ...(job.updatedAtMs !== undefined ? { updatedAtMs: job.updatedAtMs } : {}),
+      };
+      await deps.users.remember?.(snapshot);
+      await reconcileUser(snapshot, deps, { snapshotIsFresh: false });
       return;
+    }
     case "user_deleted": {
       // The user's links go; the blocks stay, so a later sign-up with the address is blocked and flagged.
       const unlinked = await deps.store.unlinkUser(job.userId);
-      logger.info("deleted user unlinked from the ledger", { unlinked });
+      await deps.users.forget?.(job.userId);
+      deps.telemetry.logger.info("deleted user unlinked from the ledger", { unlinked });
       return;
     }
   }

@@ -8,7 +8,10 @@ export interface SandboxOptions {
   zones?: string[];
   /** Scales vendor time (webhook retries, verification windows, queue visibility); 1 is real time. */
   timeScale?: number;
-  /** Resend's team-wide request rate; the real default is 10/s, the stand-in's 2/s keeps clients honest. */
+  /**
+   * Resend's team-wide request rate. Resend's docs have said 2, then 5, then 10 per second, and the limit is
+   * set per account; the stand-in's default is the lowest, 2/s, the stack setting's default too.
+   */
   resendRateLimitPerSecond?: number;
   /** Resend's verification durations in vendor time (before `timeScale`); defaults: 10 s, 1 h, 72 h, 1 h. */
   resendVerification?: Partial<VerificationTiming>;

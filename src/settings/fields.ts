@@ -154,3 +154,25 @@ export function parseCodeLifetimes(value: unknown): FieldResult<Record<string, n
     return seconds.ok ? seconds : refuse(`${seconds.problem} (seconds)`);
   });
 }
+
+/**
+ * Resend's request limit for the whole team, shared by every API key, every parallel Pulumi operation and
+ * the app's own mail. Resend's docs have said 2, then 5, then 10 requests per second, and the limit is set
+ * per account: the default is the lowest documented value, so a stack that does not know its limit never
+ * paces itself into 429s.
+ */
+export const RESEND_RATE_LIMIT_PER_SECOND = { min: 1, max: 1_000, default: 2 } as const;
+
+export function parseResendRateLimit(raw: unknown): FieldResult<number> {
+  return parseWholeNumber(raw, RESEND_RATE_LIMIT_PER_SECOND.min, RESEND_RATE_LIMIT_PER_SECOND.max);
+}
+
+/**
+ * The part of the team's Resend limit the bridge's sends may use, in percent; the rest is headroom for the
+ * Pulumi providers, the app and other stacks on the same team.
+ */
+export const RESEND_BRIDGE_SHARE_PERCENT = { min: 10, max: 100, default: 50 } as const;
+
+export function parseResendBridgeShare(raw: unknown): FieldResult<number> {
+  return parseWholeNumber(raw, RESEND_BRIDGE_SHARE_PERCENT.min, RESEND_BRIDGE_SHARE_PERCENT.max);
+}

@@ -10,8 +10,12 @@ import {
   parseEmailAddress,
   parseExtraHeaders,
   parseReplyTo,
+  parseResendBridgeShare,
+  parseResendRateLimit,
   parseStackName,
   parseWholeNumber,
+  RESEND_BRIDGE_SHARE_PERCENT,
+  RESEND_RATE_LIMIT_PER_SECOND,
   TEMPLATE_SLUG,
 } from "./fields";
 import { parseWebhookSecrets } from "./webhook-secret";
@@ -99,6 +103,7 @@ const schema = z.object({
   resendRecordProfile: oneOf(RECORD_PROFILES).default("classic"),
   resendTls: oneOf(TLS_MODES).default("opportunistic"),
   adoptExistingDomain: flag(),
+  protectMailResources: flag(),
   openTracking: flag(),
   clickTracking: flag(),
   fromName: required(parseDisplayName),
@@ -128,6 +133,14 @@ const schema = z.object({
   bridgeMemoryMb: integer(128, 10240).default(256),
   sendConcurrency: integer(2, 1000).default(5),
   ingestReservedConcurrency: integer(1, 1000).default(10),
+  resendRateLimitPerSecond: z
+    .unknown()
+    .transform(shared(parseResendRateLimit))
+    .default(RESEND_RATE_LIMIT_PER_SECOND.default),
+  resendBridgeSharePercent: z
+    .unknown()
+    .transform(shared(parseResendBridgeShare))
+    .default(RESEND_BRIDGE_SHARE_PERCENT.default),
   codeLifetimeSeconds: z
     .unknown()
     .transform(shared(parseCodeLifetime))
@@ -173,6 +186,8 @@ const FIXES: Record<string, string> = {
     "pulumi config set resendRecordProfile classic (or cname, classic-dkim-cname, cname-dkim-cname: the shape of the records Resend lists for the domain)",
   resendTls: "pulumi config set resendTls opportunistic",
   adoptExistingDomain: "pulumi config set adoptExistingDomain true",
+  protectMailResources:
+    "pulumi config set protectMailResources true (false only to replace or delete them on purpose)",
   openTracking: "pulumi config set openTracking false",
   clickTracking: "pulumi config set clickTracking false",
   fromName: 'pulumi config set fromName "Example Auth" (quotes, commas and accents are fine)',
@@ -186,6 +201,10 @@ const FIXES: Record<string, string> = {
   bridgeMemoryMb: "pulumi config set bridgeMemoryMb 256",
   sendConcurrency: "pulumi config set sendConcurrency 5",
   ingestReservedConcurrency: "pulumi config set ingestReservedConcurrency 10",
+  resendRateLimitPerSecond:
+    "pulumi config set resendRateLimitPerSecond 2 (your Resend team's limit: 2, 5 or 10 requests per second)",
+  resendBridgeSharePercent:
+    "pulumi config set resendBridgeSharePercent 50 (the bridge's share of that limit, 10-100)",
   codeLifetimeSeconds: "pulumi config set codeLifetimeSeconds 600",
   codeLifetimes: `pulumi config set codeLifetimes '{"invitation":604800}' (seconds per Clerk template slug)`,
   logRetentionDays: "pulumi config set logRetentionDays 30",

@@ -10,9 +10,12 @@ import {
   processCanarySend,
   svixSignature,
 } from "../../src/bridge/canary";
+import type { EmailSender } from "../../src/bridge/email-sender";
 import { lambdaWorkerHandler } from "../../src/bridge/lambda-worker";
 import { type LocalDynamo, startLocalDynamo } from "../../src/bridge/local-dynamo";
-import { processSend, type SendDeps } from "../../src/bridge/send-job";
+import { DynamoSendPacer } from "../../src/bridge/pacing";
+import { processSends } from "../../src/bridge/send-group";
+import type { SendDeps } from "../../src/bridge/send-job";
 import { BridgeStore } from "../../src/bridge/store";
 import { createTelemetry, METRICS } from "../../src/bridge/telemetry";
 import { awsSandboxEnvironment } from "../../src/sandbox/aws/env";
@@ -315,52 +318,59 @@ describe("the worker's verdict without a local bridge", () => {
       ),
     });
   });
+  /** A worker's send dependencies on the local table, with `email` as Resend. */
+  const sendDeps = (email: EmailSender): SendDeps => ({
+    store: new BridgeStore(dynamo.client, "bridge"),
+    email,
+    pacer: new DynamoSendPacer(dynamo.client, "bridge", 1),
+    users: {
+      getUser: async () => undefined,
+      findByEmail: async () => undefined,
+      setEmailStatus: async () => undefined,
+    },
+    telemetry: createTelemetry({ logLevel: "SILENT", emitMetrics: false }),
+    settings: {
+      fromAddress: "auth@mail.example.com",
+      fromName: "Acme",
+      replyTo: undefined,
+      codeLifetimeSeconds: 600,
+      codeLifetimes: {},
+      stack: "test",
+      extraHeaders: {},
+    },
+    backoff: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+    sleep: async () => undefined,
+  });
+  const sendJob = (clerkEmailId: string, to: string) => ({
+    kind: "send" as const,
+    clerkEmailId,
+    to,
+    subject: "s",
+    html: "h",
+    createdAtMs: Date.now(),
+  });
+
   it("a refusal that users' mail would wait out in the queue is the canary's failure, recorded and acknowledged", async () => {
-    const refusal = {
-      ok: false as const,
-      retryable: true,
-      status: 403,
-      name: "invalid_api_key",
-      message: "API key is invalid",
-    };
     let sends = 0;
-    const deps: SendDeps = {
-      store: new BridgeStore(dynamo.client, "bridge"),
-      email: {
-        async send() {
-          sends++;
-          return refusal;
-        },
+    const deps = sendDeps({
+      async send() {
+        sends++;
+        return {
+          ok: false,
+          retryable: true,
+          status: 403,
+          name: "invalid_api_key",
+          message: "API key is invalid",
+        };
       },
-      users: {
-        getUser: async () => undefined,
-        findByEmail: async () => undefined,
-        setEmailStatus: async () => undefined,
+      sendBatch: async () => {
+        throw new Error("a canary is sent alone, never in a batch");
       },
-      telemetry: createTelemetry({ logLevel: "SILENT", emitMetrics: false }),
-      settings: {
-        fromAddress: "auth@mail.example.com",
-        fromName: "Acme",
-        replyTo: undefined,
-        codeLifetimeSeconds: 600,
-        codeLifetimes: {},
-        stack: "test",
-        extraHeaders: {},
-      },
-      backoff: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
-      sleep: async () => undefined,
-    };
+    });
     const records = new CanaryRecords(dynamo.client, "bridge");
     const id = canaryId();
-    const job = {
-      kind: "send" as const,
-      clerkEmailId: id,
-      to: CANARY_RECIPIENT,
-      subject: "s",
-      html: "h",
-      createdAtMs: Date.now(),
-    };
-    await processCanarySend(job, deps, records, processSend);
+    const item = { messageId: "msg-1", job: sendJob(id, CANARY_RECIPIENT), logger: deps.telemetry.logger };
+    expect(await processCanarySend(item, deps, records, processSends)).toEqual({ kind: "done" });
     expect(sends).toBe(2);
     expect(await records.read(id)).toMatchObject({
       status: "failed",

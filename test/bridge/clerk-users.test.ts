@@ -24,11 +24,13 @@ describe("clerkUsersClient", () => {
     primaryEmailAddressId: string | null;
     emailAddresses: Array<{ id: string; emailAddress: string }>;
     publicMetadata: unknown;
+    updatedAt: number;
   }) => ({
     id: u.id,
     primaryEmailAddressId: u.primaryEmailAddressId,
     emailAddresses: u.emailAddresses.map((e) => ({ id: e.id, emailAddress: e.emailAddress })),
     publicMetadata: u.publicMetadata,
+    updatedAt: u.updatedAt,
   });
 
   it("reads users and finds them by address exactly as the SDK does, over requests the spec accepts", async () => {

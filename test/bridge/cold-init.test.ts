@@ -61,7 +61,7 @@ describe("bridge cold init", () => {
   it("worker: importing the bundle and building its Resend, Clerk and DynamoDB clients loads neither fetch nor node:crypto", async () => {
     const loaded = await modulesLoadedBy(
       `const w = await import(${JSON.stringify(bundle.files.worker)});
-       const handler = w.createWorkerFromSecrets({ tableName: "bridge", fromAddress: "a@b.c", fromName: "A", stack: "test", extraHeaders: {}, codeLifetimeSeconds: 600 }, { resendApiKey: "re_x", clerkSecretKey: "sk_x" });
+       const handler = w.createWorkerFromSecrets({ tableName: "bridge", fromAddress: "a@b.c", fromName: "A", stack: "test", extraHeaders: {}, codeLifetimeSeconds: 600, resendPacing: { teamLimitPerSecond: 2, sharePercent: 50 } }, { resendApiKey: "re_x", clerkSecretKey: "sk_x" });
        if (typeof handler !== "function") process.exit(3);`,
     );
     for (const pattern of DEFERRED) expect(loaded.filter((m) => pattern.test(m))).toEqual([]);

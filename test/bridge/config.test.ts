@@ -24,6 +24,20 @@ describe("readBridgeConfig", () => {
     expect(config.extraHeaders).toEqual({ "List-Unsubscribe": "<mailto:u@example.com>" });
     expect(config.extraHeaders).not.toHaveProperty("Precedence");
     expect(config.resendBaseUrl).toBe("http://127.0.0.1:9");
+    // Resend's lowest documented team limit, half of it for the bridge (src/bridge/pacing.ts).
+    expect(config.resendPacing).toEqual({ teamLimitPerSecond: 2, sharePercent: 50 });
+  });
+
+  it("reads the Resend pacing settings and names a bad one with its stack setting", () => {
+    const config = readBridgeConfig("worker", {
+      ...workerEnv,
+      BRIDGE_RESEND_RATE_LIMIT_PER_SECOND: "10",
+      BRIDGE_RESEND_SHARE_PERCENT: "80",
+    });
+    expect(config.resendPacing).toEqual({ teamLimitPerSecond: 10, sharePercent: 80 });
+    expect(() => readBridgeConfig("worker", { ...workerEnv, BRIDGE_RESEND_SHARE_PERCENT: "0" })).toThrow(
+      /BRIDGE_RESEND_SHARE_PERCENT must be at least 10: fix the stack's resendBridgeSharePercent/,
+    );
   });
 
   it("reports every problem at once, naming each variable", () => {

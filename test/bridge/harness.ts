@@ -38,9 +38,11 @@ export async function startPipeline(
     selfDelivered?: string[];
   } = {},
 ): Promise<Pipeline> {
+  // The bridge is told the team's limit, as a stack's resendRateLimitPerSecond tells it.
+  const teamLimit = options.resendRateLimit ?? 1_000;
   const resend = await startResendStandIn({
     dnsServer: "127.0.0.1:9",
-    rateLimitPerSecond: options.resendRateLimit ?? 1_000,
+    rateLimitPerSecond: teamLimit,
     timeScale: 0.001,
   });
   const clerk = await startClerkStandIn({
@@ -59,6 +61,7 @@ export async function startPipeline(
     logLevel: "SILENT",
     backoff: options.backoff ?? { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 20 },
     queue: { visibilityTimeoutMs: 50, maxReceiveCount: 5 },
+    resendPacing: { teamLimitPerSecond: teamLimit },
     ...options.bridge,
     settings: {
       fromAddress: `auth@${SENDING_DOMAIN}`,

@@ -512,7 +512,10 @@ describe("ingest handler", () => {
       addresses: ["old@x.test", "new@x.test"],
       primaryAddress: "new@x.test",
       publicMetadata: { plan: "pro" },
+      // Clerk's updated_at orders two snapshots of one user (the worker keeps the newer).
+      updatedAtMs: (event.data as { updated_at: number }).updated_at,
     });
+    expect(typeof (event.data as { updated_at: unknown }).updated_at).toBe("number");
     await post(
       "/webhooks/resend",
       signed(resendSuppressionEvent("suppression.added", "s@x.test", "complaint"), [resendSecret]),

@@ -36,6 +36,10 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
     });
   });
 
+  it("protects nothing unless the stack asks for it (protectMailResources)", () => {
+    expect(run.resources.filter((r) => r.options.protect).map((r) => r.name)).toEqual([]);
+  });
+
   it("writes each Resend record with its full name, ttl, quoted TXT, unproxied, commented with the stack", () => {
     const cf = (name: string) => run.named(name).inputs;
     const common = { zoneId: "cf-zone-123", ttl: 300, proxied: false };
@@ -197,6 +201,9 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       BRIDGE_FROM_NAME: "Example",
       BRIDGE_CODE_LIFETIME_SECONDS: "600",
       BRIDGE_STACK: "dev",
+      // Resend's lowest documented team limit and the bridge's default half of it (src/bridge/pacing.ts).
+      BRIDGE_RESEND_RATE_LIMIT_PER_SECOND: "2",
+      BRIDGE_RESEND_SHARE_PERCENT: "50",
       POWERTOOLS_SERVICE_NAME: "auth-email-bridge",
       POWERTOOLS_METRICS_NAMESPACE: "auth-email-pipeline/dev",
     };
@@ -258,8 +265,8 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
     expect(mapping.inputs).toEqual({
       eventSourceArn: arn("sqs", "bounce-bridge-queue-1a2b3c"),
       functionName: arn("lambda", "function:bounce-bridge-worker-1a2b3c"),
-      batchSize: 5,
-      maximumBatchingWindowInSeconds: 1,
+      batchSize: 10,
+      maximumBatchingWindowInSeconds: 0,
       functionResponseTypes: ["ReportBatchItemFailures"],
       scalingConfig: { maximumConcurrency: 5 },
     });

@@ -34,6 +34,7 @@ const PROD = {
   sendConcurrency: "20",
   bridgeMemoryMb: "512",
   alarmTarget: "oncall@example.com",
+  protectMailResources: "true",
   resendApiKey: "re_prod",
   clerkSecretKey: "sk_live_prod",
 };
@@ -64,6 +65,20 @@ describe("prod stack on Route53, Clerk endpoint through the portal", () => {
       domainRecords: classicResendRecords("mail", "bounce"),
       delays: SLOW,
     });
+  });
+
+  it("protects the Resend domain, every mail record and the bridge table, and nothing else", () => {
+    const protectedNames = run.resources.filter((r) => r.options.protect).map((r) => r.name);
+    expect(protectedNames.sort()).toEqual(
+      [
+        "sending-domain-resend",
+        "sending-domain-dkim",
+        "sending-domain-spf-mx",
+        "sending-domain-spf-txt",
+        "sending-domain-dmarc",
+        "bounce-bridge-table",
+      ].sort(),
+    );
   });
 
   it("writes Route53 records with TXT split at 255 characters and MX preference in the value", () => {

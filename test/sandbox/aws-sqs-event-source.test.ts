@@ -10,6 +10,7 @@ import {
 } from "../../src/sandbox/aws/lambda";
 import { type SqsStandIn, startSqsStandIn } from "../../src/sandbox/aws/sqs";
 import { failedMessageIds } from "../../src/sandbox/aws/sqs-event-source";
+import { eventually } from "../support/eventually";
 import { buildTestBundle, type TestBundle } from "../support/lambda-bundle";
 
 // Reports "poison" always and "flaky" on its first delivery; logs every record it sees.
@@ -30,6 +31,14 @@ const THROWER = `
 export const handler = async (event) => {
   for (const record of event.Records) console.log(JSON.stringify({ seen: record.body, count: record.attributes.ApproximateReceiveCount }));
   if (event.Records.some((r) => r.body === "bad")) throw new Error("cannot process batch");
+  return {};
+};
+`;
+
+// Logs the bodies of each batch it is invoked with.
+const BATCHER = `
+export const handler = async (event) => {
+  console.log(JSON.stringify({ batch: event.Records.map((r) => r.body) }));
   return {};
 };
 `;
@@ -74,7 +83,7 @@ describe("SQS event source mapping", () => {
   };
 
   beforeAll(async () => {
-    bundle = await buildTestBundle({ consumer: CONSUMER, thrower: THROWER });
+    bundle = await buildTestBundle({ consumer: CONSUMER, thrower: THROWER, batcher: BATCHER });
     sqs = await startSqsStandIn({ timeScale: 0.02 });
     client = new SQSClient(sandboxClientConfig(sqs.endpoint));
   });
@@ -206,6 +215,52 @@ describe("SQS event source mapping", () => {
     expect(source.stats.functionErrors).toBe(2);
   });
 
+  it("gathers records for maximumBatchingWindowInSeconds before invoking with a batch that is not full", async () => {
+    const batches = (fn: LocalLambda) =>
+      fn.logs
+        .filter((l) => l.line.startsWith('{"batch"'))
+        .map((l) => (JSON.parse(l.line) as { batch: string[] }).batch);
+    const send = (url: string, body: string) =>
+      client.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: "1", MessageBody: body }] }));
+
+    // A 10 s window (200 ms at this time scale, inside the 20 s visibility timeout): a record sent once the
+    // first is taken joins its batch.
+    const windowed = queueWithDlq("windowed", 3);
+    const withWindow = await fn("batcher", "worker-windowed");
+    sources.push(
+      await startSqsEventSource({
+        queueUrl: windowed.url,
+        lambda: withWindow,
+        batchSize: 10,
+        maximumBatchingWindowInSeconds: 10,
+        timeScale: 0.02,
+        waitTimeSeconds: 1,
+      }),
+    );
+    await send(windowed.url, "first");
+    await eventually(() => (sqs.messages("windowed")[0]?.state === "inflight" ? true : undefined));
+    await send(windowed.url, "second");
+    await eventually(() => (batches(withWindow).length > 0 ? true : undefined));
+    expect(batches(withWindow)).toEqual([["first", "second"]]);
+
+    // No window: the first record is invoked as soon as it is received, alone.
+    const immediate = queueWithDlq("immediate", 3);
+    const noWindow = await fn("batcher", "worker-immediate");
+    sources.push(
+      await startSqsEventSource({
+        queueUrl: immediate.url,
+        lambda: noWindow,
+        batchSize: 10,
+        waitTimeSeconds: 1,
+      }),
+    );
+    await send(immediate.url, "first");
+    await eventually(() => (batches(noWindow).length > 0 ? true : undefined));
+    await send(immediate.url, "second");
+    await eventually(() => (batches(noWindow).length > 1 ? true : undefined));
+    expect(batches(noWindow)).toEqual([["first"], ["second"]]);
+  });
+
   it("refuses a mapping AWS would refuse", async () => {
     const consumer = await fn("consumer", "worker-config");
     const tight = sqs.createQueue("tight", { VisibilityTimeout: "2" });
@@ -216,6 +271,12 @@ describe("SQS event source mapping", () => {
     await expect(
       startSqsEventSource({ queueUrl: url, lambda: consumer, maximumConcurrency: 1 }),
     ).rejects.toThrow(/maximumConcurrency/);
+    await expect(startSqsEventSource({ queueUrl: url, lambda: consumer, batchSize: 100 })).rejects.toThrow(
+      /batchSize of 100 needs maximumBatchingWindowInSeconds of at least 1/,
+    );
+    await expect(
+      startSqsEventSource({ queueUrl: url, lambda: consumer, maximumBatchingWindowInSeconds: 301 }),
+    ).rejects.toThrow(/maximumBatchingWindowInSeconds must be an integer from 0 to 300/);
   });
 });
 

@@ -205,6 +205,51 @@ describe("Resend stand-in: POST /emails/batch", () => {
     expect(h.standIn.emails().length).toBe(before + 1);
   });
 
+  it("takes tags and scheduled_at per email, and replays a permissive batch's answer under its key", async () => {
+    const at = new Date(Date.now() + 3_600_000).toISOString();
+    const batch = [
+      {
+        ...item("tagged@acme-mail.com"),
+        tags: [{ name: "clerk_email_id", value: "ema_1" }],
+        scheduledAt: at,
+      },
+      item("also broken"),
+    ];
+    const options = { batchValidation: "permissive" as const, idempotencyKey: "clerk-batch/replay" };
+    const first = await h.resend.batch.send(batch, options);
+    expect(first.error).toBeNull();
+    const sent = h.standIn.emails().find((e) => e.id === first.data?.data[0]?.id);
+    expect(sent).toMatchObject({
+      tags: [{ name: "clerk_email_id", value: "ema_1" }],
+      scheduledAt: at,
+      batch: true,
+    });
+    const before = h.standIn.emails().length;
+    const replay = await h.resend.batch.send(batch, options);
+    expect(replay.data).toEqual(first.data);
+    expect(replay.data).toMatchObject({ errors: [{ index: 1 }] });
+    expect(h.standIn.emails().length).toBe(before);
+  });
+
+  it("counts a batch as one request against the team's rate limit, whatever its size", async () => {
+    const limit = h.standIn.rateLimitPerSecond;
+    h.standIn.rateLimitPerSecond = 2;
+    try {
+      const hundred = (tag: string) =>
+        Array.from({ length: 100 }, (_, i) => item(`${tag}${i}@acme-mail.com`));
+      const answers = [
+        await h.resend.batch.send(hundred("one")),
+        await h.resend.batch.send(hundred("two")),
+        await h.resend.batch.send(hundred("three")),
+      ];
+      expect(answers.slice(0, 2).map((a) => a.data?.data.length)).toEqual([100, 100]);
+      expectResendError(answers[2]!, 429, "rate_limit_exceeded", /2 requests per second/);
+      expect(answers[2]!.headers?.["retry-after"]).toMatch(/^\d+$/);
+    } finally {
+      h.standIn.rateLimitPerSecond = limit;
+    }
+  });
+
   it("rejects more than 100 emails, attachments and a non-array body", async () => {
     const many = Array.from({ length: 101 }, (_, i) => item(`r${i}@acme-mail.com`));
     expectResendError(await h.resend.batch.send(many), 422, "validation_error", /between 1 and 100/);

@@ -30,7 +30,9 @@ type Setting =
   | "replyTo"
   | "extraHeaders"
   | "codeLifetimeSeconds"
-  | "codeLifetimes";
+  | "codeLifetimes"
+  | "resendRateLimitPerSecond"
+  | "resendBridgeSharePercent";
 
 /** Where each setting reaches the functions (infra/components/bounce-bridge.ts) and which roles read it. */
 const DEPLOYED_AS: Record<Setting, { variable: string; roles: BridgeRole[] }> = {
@@ -41,6 +43,8 @@ const DEPLOYED_AS: Record<Setting, { variable: string; roles: BridgeRole[] }> = 
   extraHeaders: { variable: "BRIDGE_EXTRA_HEADERS", roles: ["worker"] },
   codeLifetimeSeconds: { variable: "BRIDGE_CODE_LIFETIME_SECONDS", roles: ["ingest", "worker"] },
   codeLifetimes: { variable: "BRIDGE_CODE_LIFETIMES", roles: ["ingest", "worker"] },
+  resendRateLimitPerSecond: { variable: "BRIDGE_RESEND_RATE_LIMIT_PER_SECOND", roles: ["worker"] },
+  resendBridgeSharePercent: { variable: "BRIDGE_RESEND_SHARE_PERCENT", roles: ["worker"] },
 };
 const SETTING_VARIABLES = Object.values(DEPLOYED_AS).map((d) => d.variable);
 
@@ -154,6 +158,24 @@ const ROWS: Row[] = [
   invalid("codeLifetimes", "[600]"),
   invalid("codeLifetimes", "600"),
   invalid("codeLifetimes", ""),
+  valid("resendRateLimitPerSecond", "1"),
+  valid("resendRateLimitPerSecond", "2"),
+  valid("resendRateLimitPerSecond", "10"),
+  valid("resendRateLimitPerSecond", "1000"),
+  invalid("resendRateLimitPerSecond", "0"),
+  invalid("resendRateLimitPerSecond", "1001"),
+  invalid("resendRateLimitPerSecond", "2.5"),
+  invalid("resendRateLimitPerSecond", "ten"),
+  invalid("resendRateLimitPerSecond", ""),
+
+  valid("resendBridgeSharePercent", "10"),
+  valid("resendBridgeSharePercent", "50"),
+  valid("resendBridgeSharePercent", "100"),
+  invalid("resendBridgeSharePercent", "9"),
+  invalid("resendBridgeSharePercent", "101"),
+  invalid("resendBridgeSharePercent", "50.5"),
+  invalid("resendBridgeSharePercent", "half"),
+  invalid("resendBridgeSharePercent", ""),
 ];
 
 type Env = Record<string, string | undefined>;
@@ -174,6 +196,8 @@ function functionEnvironment(stack: string, settings: StackSettings): Env {
     BRIDGE_FROM_NAME: settings.fromName,
     BRIDGE_CODE_LIFETIME_SECONDS: String(settings.codeLifetimeSeconds),
     BRIDGE_STACK: stack,
+    BRIDGE_RESEND_RATE_LIMIT_PER_SECOND: String(settings.resendRateLimitPerSecond),
+    BRIDGE_RESEND_SHARE_PERCENT: String(settings.resendBridgeSharePercent),
     ...(settings.replyTo ? { BRIDGE_REPLY_TO: settings.replyTo } : {}),
     ...(settings.extraHeaders ? { BRIDGE_EXTRA_HEADERS: JSON.stringify(settings.extraHeaders) } : {}),
     ...(settings.codeLifetimes ? { BRIDGE_CODE_LIFETIMES: JSON.stringify(settings.codeLifetimes) } : {}),
@@ -242,6 +266,10 @@ describe("the program and the bridge give every setting the same verdict", () =>
                 fromAddress: settings.fromAddress,
                 replyTo: settings.replyTo || undefined,
                 extraHeaders: settings.extraHeaders ?? {},
+                resendPacing: {
+                  teamLimitPerSecond: settings.resendRateLimitPerSecond,
+                  sharePercent: settings.resendBridgeSharePercent,
+                },
               }
             : {}),
         });

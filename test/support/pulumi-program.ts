@@ -51,6 +51,7 @@ export interface RegistrationOptions {
   propertyDependencies: Record<string, string[]>;
   deleteBeforeReplace: boolean | undefined;
   replaceOnChanges: string[];
+  protect: boolean;
 }
 
 /** Every record resource is replaced delete-first when its name or type changes, never updated in place. */
@@ -278,6 +279,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
             propertyDependencies: {},
             deleteBeforeReplace: undefined,
             replaceOnChanges: [],
+            protect: false,
           },
           ...(typeof providerText === "string" ? { providerText } : {}),
         });
@@ -345,12 +347,13 @@ interface RegisterRequest {
   getDeletebeforereplace(): boolean;
   getDeletebeforereplacedefined(): boolean;
   getReplaceonchangesList(): string[];
+  getProtect(): boolean;
 }
 
 /**
  * Wraps the mock monitor's `registerResource` to keep what `newResource` is not given: the dependencies
- * (`dependsOn` and per-input), `deleteBeforeReplace` and `replaceOnChanges`, as the SDK sent them to the
- * engine.
+ * (`dependsOn` and per-input), `deleteBeforeReplace`, `replaceOnChanges` and `protect`, as the SDK sent
+ * them to the engine.
  */
 function recordRegistrations(into: Map<string, RegistrationOptions>): void {
   const monitor = pulumi.runtime.getMonitor() as unknown as {
@@ -369,6 +372,7 @@ function recordRegistrations(into: Map<string, RegistrationOptions>): void {
       propertyDependencies,
       deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : undefined,
       replaceOnChanges: req.getReplaceonchangesList(),
+      protect: req.getProtect(),
     });
     return register(req, callback);
   };

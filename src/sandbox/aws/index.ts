@@ -25,6 +25,8 @@ export interface LocalAws {
   dynamodb: DynamoStandIn;
   /** Region, dummy credentials and AWS_ENDPOINT_URL_{SQS,SSM,DYNAMODB} for functions and clients. */
   environment: Record<string, string>;
+  /** The SQS stand-in's timeScale, which event source mappings share. */
+  timeScale: number;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function startLocalAws(options: { timeScale?: number } = {}): Promi
     ssm,
     dynamodb,
     environment: awsSandboxEnvironment({ sqs: sqs.endpoint, ssm: ssm.endpoint, dynamodb: dynamodb.endpoint }),
+    timeScale: options.timeScale ?? 1,
     async close() {
       await Promise.all([sqs.close(), ssm.close(), dynamodb.close()]);
     },

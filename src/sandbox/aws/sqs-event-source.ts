@@ -14,6 +14,14 @@ export interface SqsEventSourceOptions {
   lambda: LocalLambda;
   /** Records per invocation (1-10000, default 10); above 10 several receives fill one batch. */
   batchSize?: number;
+  /**
+   * `maximumBatchingWindowInSeconds` (0-300, default 0): once a first record is in, how long Lambda keeps
+   * gathering before it invokes with a batch that is not full. AWS requires at least 1 for a batchSize
+   * above 10.
+   */
+  maximumBatchingWindowInSeconds?: number;
+  /** The SQS stand-in's timeScale, so the batching window passes in the same scaled time as the queue's. */
+  timeScale?: number;
   /** Concurrent invocations (scalingConfig.maximumConcurrency, 2-1000, default 2). */
   maximumConcurrency?: number;
   /** `functionResponseTypes: ["ReportBatchItemFailures"]`. */
@@ -38,6 +46,9 @@ export interface SqsEventSource {
   stop(): Promise<void>;
 }
 
+/** How often a batching window looks for more records while it is open. */
+const WINDOW_POLL_MS = 10;
+
 /**
  * An event source mapping from a queue of the SQS stand-in to a local function: long-polls the queue
  * with the real SDK client, invokes the function with SQS event records, and deletes what succeeded.
@@ -55,6 +66,18 @@ export async function startSqsEventSource(options: SqsEventSourceOptions): Promi
       `SQS event source: maximumConcurrency must be an integer from 2 to 1000 (got ${concurrency})`,
     );
   }
+  const windowSeconds = options.maximumBatchingWindowInSeconds ?? 0;
+  if (!(Number.isInteger(windowSeconds) && windowSeconds >= 0 && windowSeconds <= 300)) {
+    throw new Error(
+      `SQS event source: maximumBatchingWindowInSeconds must be an integer from 0 to 300 (got ${windowSeconds})`,
+    );
+  }
+  if (batchSize > 10 && windowSeconds < 1) {
+    throw new Error(
+      `SQS event source: a batchSize of ${batchSize} needs maximumBatchingWindowInSeconds of at least 1 (AWS rejects the mapping)`,
+    );
+  }
+  const windowMs = windowSeconds * 1000 * (options.timeScale ?? 1);
   const { queueUrl, lambda } = options;
   const client = new SQSClient(sandboxClientConfig(new URL(queueUrl).origin));
   const { Attributes } = await client.send(
@@ -93,12 +116,19 @@ export async function startSqsEventSource(options: SqsEventSourceOptions): Promi
     return Messages ?? [];
   };
 
+  /** A long poll for the first record, then whatever arrives until the batch is full or the window ends. */
   const fillBatch = async (): Promise<Message[]> => {
     const batch = await receive(batchSize, options.waitTimeSeconds ?? 20);
+    const windowEnds = Date.now() + windowMs;
     while (batch.length > 0 && batch.length < batchSize && !abort.signal.aborted) {
       const more = await receive(batchSize - batch.length, 0);
-      if (more.length === 0) break;
-      batch.push(...more);
+      if (more.length > 0) {
+        batch.push(...more);
+        continue;
+      }
+      const left = windowEnds - Date.now();
+      if (left <= 0) break;
+      await sleep(Math.min(left, WINDOW_POLL_MS));
     }
     return batch;
   };

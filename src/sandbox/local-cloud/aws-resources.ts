@@ -207,6 +207,11 @@ export class LocalAwsResources {
       queueUrl: this.options.aws.sqs.queueUrl(queueName),
       lambda,
       batchSize: inputs.batchSize === undefined ? undefined : Number(inputs.batchSize),
+      maximumBatchingWindowInSeconds:
+        inputs.maximumBatchingWindowInSeconds === undefined
+          ? undefined
+          : Number(inputs.maximumBatchingWindowInSeconds),
+      timeScale: this.options.aws.timeScale,
       maximumConcurrency: scaling?.maximumConcurrency,
       reportBatchItemFailures: responseTypes.includes("ReportBatchItemFailures"),
     });
