@@ -18,6 +18,7 @@ import { processSends } from "../../src/bridge/send-group";
 import type { SendDeps } from "../../src/bridge/send-job";
 import { BridgeStore } from "../../src/bridge/store";
 import { createTelemetry, METRICS } from "../../src/bridge/telemetry";
+import { createWorkerHandler } from "../../src/bridge/worker";
 import { awsSandboxEnvironment } from "../../src/sandbox/aws/env";
 import { type SsmStandIn, startSsmStandIn } from "../../src/sandbox/aws/ssm";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
@@ -375,6 +376,44 @@ describe("the worker's verdict without a local bridge", () => {
     expect(await records.read(id)).toMatchObject({
       status: "failed",
       reason: "Resend refused: HTTP 403 invalid_api_key: API key is invalid",
+    });
+  });
+
+  it("sends a canary alone while the users' mail of the same SQS batch goes out in one batch request", async () => {
+    const single: string[] = [];
+    const batched: string[][] = [];
+    const deps = sendDeps({
+      async send(email) {
+        single.push(email.to);
+        return { ok: true, id: `re_${email.to}` };
+      },
+      async sendBatch(emails) {
+        batched.push(emails.map((e) => e.to));
+        return { ok: true, items: emails.map((e) => ({ ok: true as const, id: `re_${e.to}` })) };
+      },
+    });
+    const records = new CanaryRecords(dynamo.client, "bridge");
+    const worker = createWorkerHandler({ ...deps, canary: records });
+    const id = canaryId();
+    const jobs = [
+      sendJob(`ema_user${randomBytes(6).toString("hex")}`, "a@example.org"),
+      sendJob(id, CANARY_RECIPIENT),
+      sendJob(`ema_user${randomBytes(6).toString("hex")}`, "b@example.org"),
+    ];
+    const event: SQSEvent = {
+      Records: jobs.map((job, i) =>
+        sqsRecord(
+          `m${i}`,
+          JSON.stringify({ source: "clerk", svixId: `msg_${i}`, type: "email.created", job }),
+        ),
+      ),
+    };
+    expect(await worker(event)).toEqual({ batchItemFailures: [] });
+    expect(batched).toEqual([["a@example.org", "b@example.org"]]);
+    expect(single).toEqual([CANARY_RECIPIENT]);
+    expect(await records.read(id)).toMatchObject({
+      status: "accepted",
+      resendEmailId: `re_${CANARY_RECIPIENT}`,
     });
   });
 });
