@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { bundleBridge } from "../src/bridge/bundle";
 import { BounceBridge } from "./components/bounce-bridge";
-import { ClerkDelivery } from "./components/clerk-delivery";
+import { ClerkDelivery, canaryFingerprint } from "./components/clerk-delivery";
 import { SendingDomain } from "./components/sending-domain";
 import { Webhooks } from "./components/webhooks";
 import { loadStackConfig } from "./config";
@@ -53,14 +53,9 @@ const sendingDomain = new SendingDomain("sending-domain", {
 // Built on every run; the bundle is byte-identical for unchanged sources, so the Lambdas show no diff.
 const bundleDir = process.env.BRIDGE_BUNDLE_DIR ?? path.resolve(__dirname, "..", "dist", "bridge");
 
-const bridge = new BounceBridge("bounce-bridge", {
-  project,
-  stack,
-  bundle: bundleBridge(bundleDir),
-  sendingDomainId: sendingDomain.domainId,
-  clerkSecretKey: pulumi.secret(config.secrets.clerkSecretKey),
-  clerkWebhookMode: config.clerkWebhookMode,
-  clerkWebhookSigningSecret: config.secrets.clerkWebhookSigningSecret,
+const bundle = bundleBridge(bundleDir);
+// What the bridge runs with besides its code and secrets; the delivery canary re-runs when any of it changes.
+const bridgeSettings = {
   fromAddress: config.fromAddress,
   fromName: config.fromName,
   replyTo: config.replyTo,
@@ -72,6 +67,16 @@ const bridge = new BounceBridge("bounce-bridge", {
   ingestReservedConcurrency: config.ingestReservedConcurrency,
   resendRateLimitPerSecond: config.resendRateLimitPerSecond,
   resendBridgeSharePercent: config.resendBridgeSharePercent,
+};
+const bridge = new BounceBridge("bounce-bridge", {
+  project,
+  stack,
+  bundle,
+  sendingDomainId: sendingDomain.domainId,
+  clerkSecretKey: pulumi.secret(config.secrets.clerkSecretKey),
+  clerkWebhookMode: config.clerkWebhookMode,
+  clerkWebhookSigningSecret: config.secrets.clerkWebhookSigningSecret,
+  ...bridgeSettings,
   logRetentionDays: config.logRetentionDays,
   protectTable: config.protectMailResources,
   alarms: {
@@ -91,11 +96,27 @@ const webhooks = new Webhooks("webhooks", {
   clerkSigningSecret: clerkSigningSecret === undefined ? undefined : pulumi.secret(clerkSigningSecret),
 });
 
-// Clerk stops delivering only when the pipeline can: domain verified, webhooks registered, bridge deployed.
-// In manual mode that includes the Clerk endpoint registered by hand (its secret in config).
-const delivery = webhooks.clerkReady
+// Clerk stops delivering only when the pipeline can: domain verified, webhooks registered, bridge deployed,
+// and a canary sent through all of it accepted by Resend. In manual mode that includes the Clerk endpoint
+// registered by hand (its secret in config).
+const clerkWebhookSecret = webhooks.clerkSigningSecret;
+const delivery = clerkWebhookSecret
   ? new ClerkDelivery("clerk-delivery", {
       templates: config.templates,
+      domainId: sendingDomain.domainId,
+      canary: {
+        bridgeUrl: bridge.url,
+        signingSecret: clerkWebhookSecret,
+        fingerprint: canaryFingerprint({
+          bridgeCode: pulumi.output(bundle).apply((built) => built.sha256),
+          bridgeSettings,
+          sendingKeyId: bridge.sendingKeyId,
+          secretVersions: pulumi
+            .all([bridge.secretVersions, webhooks.secretVersions])
+            .apply(([worker, ingest]) => ({ ...worker, ...ingest })),
+          domain: pulumi.all([sendingDomain.domainId, sendingDomain.records, sendingDomain.verifiedAt]),
+        }),
+      },
       after: [sendingDomain.gate, webhooks, bridge],
     })
   : undefined;
@@ -125,6 +146,9 @@ export const clerkDelivery = delivery
       routedToBridge: [] as string[],
       waitingFor: "the Clerk webhook registration: follow clerkWebhookRegistration, then pulumi up again",
     });
+export const deliveryCanary = delivery
+  ? delivery.canary
+  : pulumi.output({ waitingFor: "the Clerk webhook registration (see clerkDelivery)" });
 export const tableName = bridge.tableName;
 export const queueName = bridge.queueName;
 export const deadLetterQueueName = bridge.dlqName;

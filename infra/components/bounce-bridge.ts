@@ -82,6 +82,8 @@ export class BounceBridge extends pulumi.ComponentResource {
   readonly parameterNames: SecretParameterNames;
   /** The id of the bridge's own Resend key (its token is only in the SSM parameter and in state). */
   readonly sendingKeyId: pulumi.Output<string>;
+  /** SSM versions of the worker's secrets (`resendApiKey`, `clerkSecretKey`); each grows with its value. */
+  readonly secretVersions: pulumi.Output<Record<string, number>>;
 
   constructor(name: string, args: BounceBridgeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auth-email-pipeline:bridge:BounceBridge", name, {}, opts);
@@ -157,6 +159,11 @@ export class BounceBridge extends pulumi.ComponentResource {
       args.clerkSecretKey,
       parent,
     );
+
+    this.secretVersions = pulumi.all({
+      resendApiKey: resendKeyParameter.version,
+      clerkSecretKey: clerkKeyParameter.version,
+    });
 
     const partition = aws.getPartitionOutput({}, parent).partition;
     const region = aws.getRegionOutput({}, parent).region;
@@ -337,6 +344,7 @@ export class BounceBridge extends pulumi.ComponentResource {
     this.workerFunctionName = worker.fn.name;
     this.registerOutputs({
       sendingKeyId: this.sendingKeyId,
+      secretVersions: this.secretVersions,
       url: this.url,
       tableName: this.tableName,
       queueName: this.queueName,

@@ -1,11 +1,13 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { CANARY_KEY_PREFIX } from "../../src/bridge/canary";
 import type { BridgeRole } from "../../src/bridge/config";
 import { DELIVERY_KEY_PREFIX } from "../../src/bridge/store";
 
 /**
  * Least-privilege IAM documents for the two bridge functions and their queue, naming exact ARNs. The action
- * lists are what each handler calls (src/bridge): ingest verifies, claims the delivery, enqueues; the worker
- * consumes, sends and records. Anything a handler does not call is left out.
+ * lists are what each handler calls (src/bridge): ingest verifies, claims the delivery, enqueues and reads
+ * deployment canaries' outcomes; the worker consumes, sends and records. Anything a handler does not call is
+ * left out.
  */
 
 export interface BridgeResourceArns {
@@ -30,6 +32,7 @@ const TAKE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMess
 
 const ROLE_ACTIONS: Record<BridgeRole, { table: string[]; queue: string[] }> = {
   // Conditional put claims a svix-id, update confirms the claim, delete releases it when the enqueue fails.
+  // (It also reads deployment canaries' outcomes: canaryReadStatement.)
   ingest: {
     table: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
     queue: ["sqs:SendMessage"],
@@ -48,13 +51,32 @@ const ROLE_ACTIONS: Record<BridgeRole, { table: string[]; queue: string[] }> = {
   },
 };
 
+/** Items whose partition key starts with `prefix` (StringLike's `*`; the prefixes hold no other pattern character). */
+function leadingKeys(prefix: string): Statement["Condition"] {
+  return { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${prefix}*`] } };
+}
+
 /**
- * Ingest only ever touches its dedupe claims: a public endpoint's role must not be able to delete the
+ * Ingest only ever writes its dedupe claims: a public endpoint's role must not be able to delete the
  * suppression ledger or a send record, so its table actions hold only for items under the claim prefix.
  */
 const ROLE_TABLE_CONDITION: Partial<Record<BridgeRole, Statement["Condition"]>> = {
-  ingest: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${DELIVERY_KEY_PREFIX}*`] } },
+  ingest: leadingKeys(DELIVERY_KEY_PREFIX),
 };
+
+/**
+ * Ingest reads one more kind of item: a deployment canary's outcome, for `GET /canary/<id>`
+ * (src/bridge/canary.ts). Read only, and only under the canary prefix; the worker's table grant covers it.
+ */
+function canaryReadStatement(table: pulumi.Input<string>): Statement {
+  return {
+    Sid: "ReadCanaryOutcomes",
+    Effect: "Allow",
+    Action: ["dynamodb:GetItem"],
+    Resource: [table],
+    Condition: leadingKeys(CANARY_KEY_PREFIX),
+  };
+}
 
 export function bridgeRolePolicy(role: BridgeRole, arns: BridgeResourceArns) {
   const tableCondition = ROLE_TABLE_CONDITION[role];
@@ -72,6 +94,7 @@ export function bridgeRolePolicy(role: BridgeRole, arns: BridgeResourceArns) {
       Resource: [arns.table],
       ...(tableCondition ? { Condition: tableCondition } : {}),
     },
+    ...(role === "ingest" ? [canaryReadStatement(arns.table)] : []),
     { Sid: "BridgeQueue", Effect: "Allow", Action: ROLE_ACTIONS[role].queue, Resource: [arns.queue] },
     // SecureStrings under the AWS-managed aws/ssm key decrypt through SSM without a kms:Decrypt grant.
     { Sid: "ReadSecrets", Effect: "Allow", Action: ["ssm:GetParameters"], Resource: arns.parameters },

@@ -63,7 +63,14 @@ export class SendingDomain extends pulumi.ComponentResource {
         clickTracking: args.clickTracking,
         adoptExisting: args.adoptExisting,
       },
-      { ...parent, ...(args.protect ? { protect: true } : {}) },
+      // Delete first on every replacement (region, return path, name). Before deleting a resource it replaces
+      // delete-first, the engine deletes each dependent whose diff, with this domain's outputs unknown, asks
+      // for a replacement: the Clerk cutover does (ClerkDelivery), and its delete hands delivery back to
+      // Clerk. So Clerk is delivering its own mail before the old domain goes, and is cut over again only
+      // after the new domain's gate and canary. The default order (create the new domain, update dependents,
+      // delete the old one last) would leave Clerk cut over while the bridge switches to a sender on a
+      // domain Resend has not verified yet.
+      { ...parent, deleteBeforeReplace: true, ...(args.protect ? { protect: true } : {}) },
     );
 
     const published = publishResendRecords(

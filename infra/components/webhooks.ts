@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SecretParameterNames } from "../../src/bridge/config";
 import { CLERK_EVENTS as BRIDGE_CLERK_EVENTS, RESEND_EVENTS } from "../../src/bridge/events";
 import { BRIDGE_PATHS, bridgeEndpoint } from "../../src/bridge/routes";
+import { WEBHOOK_SECRET_UNSET } from "../../src/settings/webhook-secret";
 import type { ClerkWebhookMode } from "../config";
 import { ClerkWebhookEndpoint } from "../providers/clerk-webhook";
 import { ResendWebhook } from "../providers/resend-webhook";
@@ -12,9 +13,6 @@ const RESEND_WEBHOOK_EVENTS = [...RESEND_EVENTS];
 
 /** Clerk events the bridge handles: the email to send, and user changes that clear or purge its records. */
 const CLERK_EVENTS = [...BRIDGE_CLERK_EVENTS];
-
-/** Stored while a manual-mode Clerk endpoint is not registered yet; it verifies nothing. */
-const UNREGISTERED_SECRET = "unregistered";
 
 export interface WebhooksArgs {
   project: string;
@@ -38,10 +36,15 @@ export class Webhooks extends pulumi.ComponentResource {
   readonly clerkEndpoint: pulumi.Output<string>;
   /** Portal mode only. */
   readonly clerkEndpointId?: pulumi.Output<string>;
-  /** Whether Clerk will deliver `email.created` to the bridge: always in portal mode, manual once registered. */
-  readonly clerkReady: boolean;
+  /**
+   * The Clerk endpoint's signing secret (secret) once Clerk will deliver `email.created` to the bridge: always
+   * in portal mode, in manual mode once registered. The delivery canary signs with it.
+   */
+  readonly clerkSigningSecret?: pulumi.Output<string>;
   /** Manual mode: the steps that register the Clerk endpoint by hand. */
   readonly clerkRegistrationSteps?: pulumi.Output<string[]>;
+  /** SSM versions of the webhook secrets (`clerkWebhookSecret`, `resendWebhookSecret`); each grows with its value. */
+  readonly secretVersions: pulumi.Output<Record<string, number>>;
 
   constructor(name: string, args: WebhooksArgs, opts?: pulumi.ComponentResourceOptions) {
     super("auth-email-pipeline:email:Webhooks", name, {}, opts);
@@ -55,7 +58,7 @@ export class Webhooks extends pulumi.ComponentResource {
       { endpoint: this.resendEndpoint, events: RESEND_WEBHOOK_EVENTS },
       parent,
     );
-    secureParameter(
+    const resendParameter = secureParameter(
       `${name}-resend-secret`,
       args.parameterNames.resendWebhookSecret,
       resend.signingSecret,
@@ -76,15 +79,27 @@ export class Webhooks extends pulumi.ComponentResource {
       );
       this.clerkEndpointId = endpoint.endpointId;
       clerkSecret = endpoint.signingSecret;
-      this.clerkReady = true;
+      this.clerkSigningSecret = pulumi.secret(endpoint.signingSecret);
     } else {
-      clerkSecret = args.clerkSigningSecret ?? UNREGISTERED_SECRET;
-      this.clerkReady = args.clerkSigningSecret !== undefined;
+      // Until the endpoint is registered the parameter holds the marker the bridge reads as "no secret yet"
+      // (SSM refuses an empty value); it verifies nothing, and nothing is cut over.
+      clerkSecret = args.clerkSigningSecret ?? WEBHOOK_SECRET_UNSET;
+      if (args.clerkSigningSecret !== undefined)
+        this.clerkSigningSecret = pulumi.secret(args.clerkSigningSecret);
       this.clerkRegistrationSteps = this.clerkEndpoint.apply((url) =>
         manualRegistrationSteps(url, args.stack),
       );
     }
-    secureParameter(`${name}-clerk-secret`, args.parameterNames.clerkWebhookSecret, clerkSecret, parent);
+    const clerkParameter = secureParameter(
+      `${name}-clerk-secret`,
+      args.parameterNames.clerkWebhookSecret,
+      clerkSecret,
+      parent,
+    );
+    this.secretVersions = pulumi.all({
+      clerkWebhookSecret: clerkParameter.version,
+      resendWebhookSecret: resendParameter.version,
+    });
 
     this.registerOutputs({
       resendWebhookId: this.resendWebhookId,
@@ -92,6 +107,7 @@ export class Webhooks extends pulumi.ComponentResource {
       clerkEndpoint: this.clerkEndpoint,
       clerkEndpointId: this.clerkEndpointId,
       clerkRegistrationSteps: this.clerkRegistrationSteps,
+      secretVersions: this.secretVersions,
     });
   }
 }

@@ -2,7 +2,8 @@
 // everything they reference, so this module uses only globals (fetch, setTimeout, process.env):
 // importing a vendor SDK here would break that serialization.
 
-export type Vendor = "Resend" | "Clerk" | "Svix";
+/** `Bridge`: this stack's own deployed ingest, which the delivery canary calls like a vendor. */
+export type Vendor = "Resend" | "Clerk" | "Svix" | "Bridge";
 
 export interface VendorCall {
   vendor: Vendor;
@@ -163,7 +164,8 @@ export async function callVendor(call: VendorCall): Promise<VendorResponse> {
   }
   throw new Error(
     `${call.vendor} could not be reached to ${call.action} after ${MAX_ATTEMPTS} attempts (${lastProblem}). ` +
-      `Check ${call.vendor === "Resend" ? "RESEND_BASE_URL" : "the API URL"} and network access, then run again.`,
+      `Check ${{ Resend: "RESEND_BASE_URL", Bridge: "the bridge's Function URL" }[call.vendor as string] ?? "the API URL"} ` +
+      "and network access, then run again.",
   );
 }
 

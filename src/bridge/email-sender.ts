@@ -18,6 +18,8 @@ export interface SendFailure {
   retryable: boolean;
   status: number | null;
   name: string;
+  /** Resend's own explanation; only the delivery canary records it (its recipient is a test address). */
+  message?: string;
   retryAfterMs?: number;
 }
 
@@ -137,11 +139,18 @@ function resendPayload(email: OutgoingEmail) {
 
 /** No answer at all (timeout, network): Resend may or may not have the request, so retry with the same key. */
 function unanswered(err: unknown): SendFailure {
-  return { ok: false, retryable: true, status: null, name: (err as Error).name || "timeout" };
+  const { name, message } = err as Error;
+  return {
+    ok: false,
+    retryable: true,
+    status: null,
+    name: name || "timeout",
+    ...(message ? { message } : {}),
+  };
 }
 
 function failureOf(result: {
-  error: { statusCode: number | null; name: string } | null;
+  error: { statusCode: number | null; name: string; message?: string } | null;
   headers: Record<string, string> | null;
 }): SendFailure {
   const error = result.error;
@@ -154,7 +163,14 @@ function failureOf(result: {
     RETRYABLE_NAMES.has(name) ||
     isKeyRefusal(status, name);
   const retryAfterMs = parseRetryAfter(result.headers?.["retry-after"]);
-  return { ok: false, retryable, status, name, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  return {
+    ok: false,
+    retryable,
+    status,
+    name,
+    ...(error?.message ? { message: error.message } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  };
 }
 
 /**

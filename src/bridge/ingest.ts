@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { CanaryStatusRoute } from "./canary";
 import { decide, type QueueMessage, type WebhookSource } from "./events";
 import type { JobQueue } from "./queue";
 import { BRIDGE_PATHS, type BridgeHealth, type RouteReadiness } from "./routes";
@@ -20,6 +21,8 @@ export interface IngestDeps {
   auth: WebhookAuth;
   telemetry: Telemetry;
   maxBodyBytes: number;
+  /** `GET /canary/<id>`, the deployment canary's status (src/bridge/canary.ts); none: 404 like any path. */
+  canaryStatus?: CanaryStatusRoute;
 }
 
 /** The part of Lambda's context ingest reads: how long until the function is stopped. */
@@ -60,6 +63,7 @@ export function createIngestHandler(deps: IngestDeps): IngestHandler {
     if (path === BRIDGE_PATHS.health) {
       return method === "GET" ? health(deps) : json(405, { error: `use GET ${BRIDGE_PATHS.health}` });
     }
+    if (deps.canaryStatus && path.startsWith(BRIDGE_PATHS.canary)) return deps.canaryStatus(event);
     const source = ROUTES[path];
     if (!source)
       return json(404, {

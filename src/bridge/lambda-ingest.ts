@@ -1,6 +1,7 @@
 // Lambda entry point `ingest.handler` (Function URL, payload format 2.0).
 import { AwsJsonClient } from "./aws/client";
 import { DynamoDb } from "./aws/dynamodb";
+import { CanaryRecords, createCanaryStatusRoute } from "./canary";
 import { readBridgeConfig } from "./config";
 import { createIngestHandler, type IngestHandler, type IngestInvocation } from "./ingest";
 import { SqsJobQueue } from "./queue";
@@ -33,17 +34,23 @@ export function lambdaIngestHandler(
   try {
     const config = readBridgeConfig("ingest", env);
     const telemetry = createTelemetry({ env });
+    const dynamo = new DynamoDb({ env });
     const secrets = ssmSecretSource(new AwsJsonClient("ssm", { env }), config.secretParameters, {
       policy: readSecretCachePolicy(env),
       onStaleReadError: staleSecretsLogger(telemetry),
       ...(options.now ? { now: options.now } : {}),
     });
+    const auth = webhookAuthFrom(secrets);
     const inner = createIngestHandler({
-      store: new BridgeStore(new DynamoDb({ env }), config.tableName),
+      store: new BridgeStore(dynamo, config.tableName),
       queue: new SqsJobQueue(new AwsJsonClient("sqs", { env }), config.queueUrl),
-      auth: webhookAuthFrom(secrets),
+      auth,
       telemetry,
       maxBodyBytes: config.maxBodyBytes,
+      canaryStatus: createCanaryStatusRoute({
+        records: new CanaryRecords(dynamo, config.tableName),
+        auth,
+      }),
     });
     return async (event, context) => {
       telemetry.beginInvocation(context);

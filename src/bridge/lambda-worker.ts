@@ -3,6 +3,7 @@ import { Resend } from "resend";
 import type { BackoffPolicy } from "../lib/backoff";
 import { AwsJsonClient } from "./aws/client";
 import { DynamoDb } from "./aws/dynamodb";
+import { CanaryRecords, recordCanaryStartFailure } from "./canary";
 import { type ClerkUsersApi, clerkUsersClient } from "./clerk-users";
 import { type BridgeConfig, readBridgeConfig } from "./config";
 import { type EmailSender, resendEmailSender, type SendFailure } from "./email-sender";
@@ -114,6 +115,7 @@ export function createWorkerFromSecrets(
     telemetry,
     settings: config,
     backoff: LAMBDA_BACKOFF,
+    canary: new CanaryRecords(db, config.tableName),
   });
 }
 
@@ -136,16 +138,22 @@ export function lambdaWorkerHandler(
   return async (event, context) => {
     telemetry ??= createTelemetry({ env });
     telemetry.beginInvocation(context);
-    if (!ready) {
-      const config = readBridgeConfig("worker", env);
-      const secrets = ssmSecretSource(new AwsJsonClient("ssm", { env }), config.secretParameters, {
-        policy: readSecretCachePolicy(env),
-        onStaleReadError: staleSecretsLogger(telemetry),
-        ...(options.now ? { now: options.now } : {}),
-      });
-      ready = { secrets, worker: createWorkerFromSecrets(config, secrets, telemetry, env) };
+    try {
+      if (!ready) {
+        const config = readBridgeConfig("worker", env);
+        const secrets = ssmSecretSource(new AwsJsonClient("ssm", { env }), config.secretParameters, {
+          policy: readSecretCachePolicy(env),
+          onStaleReadError: staleSecretsLogger(telemetry),
+          ...(options.now ? { now: options.now } : {}),
+        });
+        ready = { secrets, worker: createWorkerFromSecrets(config, secrets, telemetry, env) };
+      }
+      await ready.secrets.current();
+    } catch (err) {
+      // A deployment canary in this batch names the cause instead of waiting for an outcome that never comes.
+      await recordCanaryStartFailure(event, err, env);
+      throw err;
     }
-    await ready.secrets.current();
     return ready.worker(event);
   };
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { Resend } from "resend";
 import type { BackoffPolicy } from "../lib/backoff";
+import { CanaryRecords, createCanaryStatusRoute } from "./canary";
 import { clerkUsersClient } from "./clerk-users";
 import {
   DEFAULT_CODE_LIFETIME_SECONDS,
@@ -86,6 +87,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
   const ownDynamo = options.dynamoTable ? undefined : await startLocalDynamo("auth-email-bridge-local");
   const table = options.dynamoTable ?? { client: ownDynamo!.client, tableName: "auth-email-bridge-local" };
   const store = new BridgeStore(table.client, table.tableName);
+  const canary = new CanaryRecords(table.client, table.tableName);
   const backoff = options.backoff ?? { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 1_000 };
   const queue = new InProcessQueue({
     visibilityTimeoutMs: 2_000,
@@ -97,12 +99,17 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     ...(options.clerkWebhookSecrets ? { clerk: options.clerkWebhookSecrets } : {}),
     ...(options.resendWebhookSecrets ? { resend: options.resendWebhookSecrets } : {}),
   });
+  const auth = webhookAuthFrom(webhookSecrets);
   const ingest = createIngestHandler({
     store,
     queue,
-    auth: webhookAuthFrom(webhookSecrets),
+    auth,
     telemetry,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    canaryStatus: createCanaryStatusRoute({
+      records: canary,
+      auth,
+    }),
   });
   const users = rememberingUserDirectory(
     clerkUserDirectory(clerkUsersClient({ secretKey: options.clerkSecretKey, apiUrl: options.clerkApiUrl }), {
@@ -124,6 +131,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     telemetry,
     settings: { ...LOCAL_SETTINGS, ...options.settings },
     backoff,
+    canary,
   });
   queue.start(worker);
 

@@ -390,7 +390,10 @@ async function settle(
     });
   }
   if (!failure.retryable) {
-    await Promise.all(group.members.map((m) => recordFailed(m.ref, failure, deps, m.logger)));
+    // By name, as before: Resend's message about a whole request stays out of the records (the delivery
+    // canary reads it from the answer itself).
+    const refusal = { name: failure.name, status: failure.status };
+    await Promise.all(group.members.map((m) => recordFailed(m.ref, refusal, deps, m.logger)));
     await forget(group, deps);
     return all(DONE);
   }

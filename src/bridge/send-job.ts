@@ -1,12 +1,13 @@
 import type { BackoffPolicy } from "../lib/backoff";
 import { stackTagValue } from "../settings/fields";
 import { formatFromHeader } from "../settings/from-header";
+import { isCanarySendJob } from "./canary";
 import { sendLifetimeSeconds } from "./clerk-templates";
 import { recordTestModeSend } from "./clerk-test-mode";
 import type { BridgeConfig } from "./config";
 import { reconcileOwners } from "./delivery-job";
 import { type EmailSender, type OutgoingEmail, tagValue } from "./email-sender";
-import { isCanarySend, type SendJob } from "./events";
+import { CANARY_TAG, isCanarySend, type SendJob } from "./events";
 import type { Logger } from "./log";
 import type { SendPacer } from "./pacing";
 import type { BridgeStore, GroupMember, Suppression } from "./store";
@@ -47,6 +48,7 @@ export function buildEmail(job: SendJob, settings: SendSettings): OutgoingEmail 
     ...(job.userId ? [{ name: "clerk_user_id", value: tagValue(job.userId) }] : []),
     ...(job.slug ? [{ name: "template", value: tagValue(job.slug) }] : []),
     { name: "stack", value: stackTagValue(settings.stack) },
+    ...(isCanarySendJob(job) ? [CANARY_TAG] : []),
   ];
   return {
     from: formatFromHeader(settings.fromName, settings.fromAddress),

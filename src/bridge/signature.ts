@@ -95,7 +95,8 @@ function v1Signatures(header: string): Buffer[] | undefined {
 
 /** What one route can do with the secrets it has. */
 export type RouteAuth =
-  | { state: "ready"; verifier: SvixVerifier }
+  /** `keys`: the decoded keys the verifier holds; the deployment canary's status route derives its key from them. */
+  | { state: "ready"; verifier: SvixVerifier; keys: readonly Buffer[] }
   | { state: "unset" }
   | { state: "invalid"; parameter: string; problems: string[] };
 
@@ -115,7 +116,7 @@ export interface WebhookAuth {
 export function routeAuth(secret: WebhookSecretState): RouteAuth {
   switch (secret.state) {
     case "ready":
-      return { state: "ready", verifier: new SvixVerifier(secret.keys) };
+      return { state: "ready", verifier: new SvixVerifier(secret.keys), keys: secret.keys };
     case "unset":
       return { state: "unset" };
     case "invalid":

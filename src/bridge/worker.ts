@@ -1,4 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { type CanaryRecords, isCanarySendJob, processCanarySend } from "./canary";
 import { processDelivery } from "./delivery-job";
 import type { QueueMessage } from "./events";
 import { jobIds } from "./ingest";
@@ -14,6 +15,8 @@ export type WorkerDeps = SendDeps & {
   concurrency?: number;
   /** Without it, a record left for retry comes back after the queue's visibility timeout. */
   records?: RecordReturner;
+  /** Where the outcome of each deployment canary is recorded for its status route; none: not recorded. */
+  canary?: CanaryRecords;
 };
 
 export type WorkerHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
@@ -79,7 +82,7 @@ export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
     const sendVerdicts = async () => {
       let verdicts: Map<string, RecordVerdict>;
       try {
-        verdicts = await processSends(
+        verdicts = await sendVerdictsOf(
           sends.map((s) => s.item),
           deps,
         );
@@ -116,6 +119,24 @@ export function createWorkerHandler(deps: WorkerDeps): WorkerHandler {
     deps.telemetry.flush();
     return { batchItemFailures: failures };
   };
+}
+
+/**
+ * The batch's sends: users' mail together (`send-group.ts`); each deployment canary alone, with its outcome
+ * recorded for the status route. Alone, because in a batch its verdict would be the batch's: a refusal the
+ * canary must report (and acknowledge) would otherwise be the group's, which users' mail waits out.
+ */
+async function sendVerdictsOf(items: SendItem[], deps: WorkerDeps): Promise<Map<string, RecordVerdict>> {
+  const { canary } = deps;
+  const canaries = canary ? items.filter((item) => isCanarySendJob(item.job)) : [];
+  const users = items.filter((item) => !canaries.includes(item));
+  const verdicts = await Promise.all([
+    users.length > 0 ? processSends(users, deps) : new Map<string, RecordVerdict>(),
+    ...canaries.map(
+      async (item) => new Map([[item.messageId, await processCanarySend(item, deps, canary!, processSends)]]),
+    ),
+  ]);
+  return new Map(verdicts.flatMap((byRecord) => [...byRecord]));
 }
 
 function failureOf(err: unknown): { error: string; detail: string } {

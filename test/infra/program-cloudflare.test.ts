@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RESEND_EVENTS } from "../../src/bridge/events";
+import { WEBHOOK_SECRET_UNSET } from "../../src/settings/webhook-secret";
 import {
   ACCOUNT,
   bundleDir,
@@ -123,6 +124,14 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
           Resource: table,
           // Only the dedupe claims (src/bridge/store.ts DELIVERY_KEY_PREFIX), never the ledger or send records.
           Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["delivery#*"] } },
+        },
+        {
+          Sid: "ReadCanaryOutcomes",
+          Effect: "Allow",
+          Action: ["dynamodb:GetItem"],
+          Resource: table,
+          // Only the deployment canaries' outcomes (src/bridge/canary.ts CANARY_KEY_PREFIX), read only.
+          Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["canary#*"] } },
         },
         { Sid: "BridgeQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: queue },
         {
@@ -282,7 +291,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
     const params = run.ofType("aws:ssm/parameter:Parameter");
     expect(params.map((p) => [p.inputs.name, p.inputs.type, p.inputs.value]).sort()).toEqual([
       ["/auth-email-pipeline/dev/clerk-secret-key", "SecureString", "sk_test_123"],
-      ["/auth-email-pipeline/dev/clerk-webhook-secret", "SecureString", "unregistered"],
+      ["/auth-email-pipeline/dev/clerk-webhook-secret", "SecureString", WEBHOOK_SECRET_UNSET],
       // The bridge's own sending key, not the full-access key of the stack config.
       ["/auth-email-pipeline/dev/resend-api-key", "SecureString", "re_bridge_sending"],
       ["/auth-email-pipeline/dev/resend-webhook-secret", "SecureString", "whsec_resend"],
@@ -304,6 +313,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       events: [...RESEND_EVENTS],
     });
     expect(run.ofType("pulumi-nodejs:dynamic/clerk:EmailDelivery")).toEqual([]);
+    expect(run.ofType("pulumi-nodejs:dynamic/pipeline:DeliveryCanary")).toEqual([]);
     expect(run.ofType("pulumi-nodejs:dynamic/clerk:WebhookEndpoint")).toEqual([]);
     expect(run.outputs.clerkWebhookRegistration).toEqual([
       "1. Clerk Dashboard -> Configure -> Webhooks -> Add Endpoint.",
@@ -314,6 +324,9 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       "6. pulumi up --stack dev: stores the secret and moves the templates' delivery to the bridge.",
     ]);
     expect(run.outputs.clerkDelivery).toMatchObject({ routedToBridge: [] });
+    expect(run.outputs.deliveryCanary).toEqual({
+      waitingFor: "the Clerk webhook registration (see clerkDelivery)",
+    });
   });
 
   it("alarms on DLQ depth, errors, bounce and complaint rates", () => {
@@ -485,7 +498,7 @@ describe("the cname record profile on Cloudflare", () => {
     expectDeleteFirst(records);
     // From classic, spf-txt moves the SPF TXT off send.auth before spf-mx puts a CNAME there.
     expectWrittenAfter(run, "sending-domain-spf-mx", "sending-domain-spf-txt");
-    expect(run.named("sending-domain-dmarc").options.dependsOn.sort()).toEqual([
+    expect(run.named("sending-domain-dmarc").options.dependencies).toEqual([
       "sending-domain-dkim",
       "sending-domain-spf-mx",
       "sending-domain-spf-txt",

@@ -2,6 +2,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { StackConfigError } from "../../infra/config";
 import {
   ACCOUNT,
+  CANARY_EMAIL_ID,
+  CLERK_WEBHOOK_SECRET,
   classicResendRecords,
   cnameReturnPathRecords,
   DKIM,
@@ -12,6 +14,7 @@ import {
   FUNCTION_URL,
   isSecretEnvelope,
   type ProgramRun,
+  type RunOptions,
   runProgram,
 } from "../support/pulumi-program";
 import { loadSerializedProvider } from "../support/serialized-provider";
@@ -36,6 +39,11 @@ const PROD = {
   clerkSecretKey: "sk_live_prod",
 };
 const SECRETS = ["resendApiKey", "clerkSecretKey"];
+/**
+ * A signing secret copied from the Clerk Dashboard (manual mode), in a real one's shape (whsec_ + base64 of
+ * 24+ bytes): the config check refuses anything less.
+ */
+const DASHBOARD_SECRET = `whsec_${Buffer.alloc(24, 9).toString("base64")}`;
 
 /** Creation times long enough that an ordering bug shows. */
 const SLOW = {
@@ -113,31 +121,81 @@ describe("prod stack on Route53, Clerk endpoint through the portal", () => {
     const param = run.ofType("aws:ssm/parameter:Parameter").find((p) => p.name === "webhooks-clerk-secret");
     expect(param?.inputs).toMatchObject({
       name: "/auth-email-pipeline/prod/clerk-webhook-secret",
-      value: "whsec_clerk",
+      value: CLERK_WEBHOOK_SECRET,
     });
     expect(isSecretEnvelope(param?.raw.value)).toBe(true);
     expect(run.outputs).toMatchObject({ clerkWebhookId: "ep_123", clerkWebhookRegistration: undefined });
   });
 
-  it("cuts Clerk delivery over only after the gate, both webhooks and the whole bridge exist", () => {
-    const cutover = run.named("clerk-delivery-templates");
-    expect(cutover.inputs).toEqual({
-      templates: ["verification_code", "reset_password_code", "magic_link_sign_in"],
-    });
-    const prerequisites = run.resources.filter(
+  /** Everything the canary and the cutover wait for: the gate, both webhooks and the whole bridge. */
+  const prerequisites = () =>
+    run.resources.filter(
       (r) =>
         r.name === "sending-domain-verification" ||
         r.name.startsWith("webhooks-") ||
         r.name.startsWith("bounce-bridge-"),
     );
-    expect(prerequisites.length).toBeGreaterThan(25);
-    for (const prerequisite of prerequisites) {
-      expect(cutover.started, `${prerequisite.name} must finish first`).toBeGreaterThan(
-        prerequisite.finished,
-      );
+
+  it("runs the delivery canary only after the gate, both webhooks and the whole bridge exist", () => {
+    const canary = run.named("clerk-delivery-canary");
+    expect(canary.type).toBe("pulumi-nodejs:dynamic/pipeline:DeliveryCanary");
+    expect(canary.inputs).toEqual({
+      bridgeUrl: FUNCTION_URL,
+      signingSecret: CLERK_WEBHOOK_SECRET,
+      templates: ["verification_code", "reset_password_code", "magic_link_sign_in"],
+      fingerprint: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    // The secret travels as a secret; the fingerprint (digests only) stays readable in a preview.
+    expect(isSecretEnvelope(canary.raw.signingSecret)).toBe(true);
+    expect(isSecretEnvelope(canary.raw.fingerprint)).toBe(false);
+    expect(canary.options.dependencies).toEqual(
+      [...prerequisites().map((r) => r.name), "sending-domain-resend"].sort(),
+    );
+    expect(prerequisites().length).toBeGreaterThan(25);
+    for (const prerequisite of prerequisites()) {
+      expect(canary.started, `${prerequisite.name} must finish first`).toBeGreaterThan(prerequisite.finished);
     }
+    expect(canary.options.propertyDependencies.bridgeUrl).toEqual(["bounce-bridge-url"]);
+    expect(canary.options.propertyDependencies.signingSecret).toEqual(["webhooks-clerk"]);
+    // The fingerprint follows the domain (its records come from it), the gate, the bridge's sending key and
+    // the version of every secret parameter (see "the delivery canary's fingerprint").
+    expect(canary.options.propertyDependencies.fingerprint).toEqual([
+      "bounce-bridge-clerk-secret-key",
+      "bounce-bridge-resend-api-key",
+      "bounce-bridge-sending-key",
+      "sending-domain-resend",
+      "sending-domain-verification",
+      "webhooks-clerk-secret",
+      "webhooks-resend-secret",
+    ]);
+  });
+
+  it("cuts Clerk delivery over only after the canary passed, tied to the canary's id and the domain's", () => {
+    const cutover = run.named("clerk-delivery-templates");
+    const canary = run.named("clerk-delivery-canary");
+    expect(cutover.inputs).toEqual({
+      templates: ["verification_code", "reset_password_code", "magic_link_sign_in"],
+      domainId: "dom_123",
+      canaryEmailId: CANARY_EMAIL_ID,
+    });
+    expect(cutover.options.dependencies).toEqual(
+      [...prerequisites().map((r) => r.name), "clerk-delivery-canary", "sending-domain-resend"].sort(),
+    );
+    expect(cutover.started).toBeGreaterThan(canary.finished);
+    // domainId comes from the ResendDomain itself: replacing the domain delete-first deletes the cutover
+    // (Clerk delivers again) before the old domain is deleted.
+    expect(cutover.options.propertyDependencies).toEqual({
+      domainId: ["sending-domain-resend"],
+      canaryEmailId: ["clerk-delivery-canary"],
+    });
+    expect(run.named("sending-domain-resend").options.deleteBeforeReplace).toBe(true);
     expect(run.outputs.clerkDelivery).toEqual({
       routedToBridge: ["verification_code", "reset_password_code", "magic_link_sign_in"],
+    });
+    expect(run.outputs.deliveryCanary).toEqual({
+      clerkEmailId: CANARY_EMAIL_ID,
+      resendEmailId: "4ef9a417-02e9-4d39-ad75-9611e0fcc33c",
+      passedAt: "2026-11-25T10:05:00Z",
     });
   });
 
@@ -146,6 +204,7 @@ describe("prod stack on Route53, Clerk endpoint through the portal", () => {
     expect(dynamic.map((r) => r.type).sort()).toEqual([
       "pulumi-nodejs:dynamic/clerk:EmailDelivery",
       "pulumi-nodejs:dynamic/clerk:WebhookEndpoint",
+      "pulumi-nodejs:dynamic/pipeline:DeliveryCanary",
       "pulumi-nodejs:dynamic/resend:ApiKey",
       "pulumi-nodejs:dynamic/resend:Domain",
       "pulumi-nodejs:dynamic/resend:DomainVerification",
@@ -177,8 +236,6 @@ describe("prod stack on Route53, Clerk endpoint through the portal", () => {
 });
 
 describe("manual Clerk mode once the endpoint is registered", () => {
-  /** A real Signing Secret's shape (whsec_ + base64 of 24+ bytes): the config check refuses anything less. */
-  const DASHBOARD_SECRET = "whsec_Y2xlcmstZGFzaGJvYXJkLXNpZ25pbmctc2VjcmV0";
   it("stores the configured signing secret and performs the cutover", async () => {
     const run = await runProgram({
       stack: "staging",
@@ -196,13 +253,67 @@ describe("manual Clerk mode once the endpoint is registered", () => {
     const param = run.named("webhooks-clerk-secret");
     expect(param.inputs.value).toBe(DASHBOARD_SECRET);
     expect(isSecretEnvelope(param.raw.value)).toBe(true);
+    // The canary signs with the secret copied from the Dashboard, once the bridge can read it.
+    const canary = run.named("clerk-delivery-canary");
+    expect(canary.inputs.signingSecret).toBe(DASHBOARD_SECRET);
+    expect(isSecretEnvelope(canary.raw.signingSecret)).toBe(true);
+    expect(canary.options.propertyDependencies.signingSecret).toBeUndefined();
+    expect(canary.started).toBeGreaterThan(param.finished);
     const cutover = run.named("clerk-delivery-templates");
-    expect(cutover.started).toBeGreaterThan(param.finished);
+    expect(cutover.started).toBeGreaterThan(canary.finished);
     expect(cutover.started).toBeGreaterThan(run.named("sending-domain-verification").finished);
     expect(run.ofType("aws:sns/topic:Topic")).toEqual([]);
     expect(run.named("bounce-bridge-dlq-depth").inputs.alarmActions).toEqual([
       `arn:aws:sns:us-east-1:${ACCOUNT}:pager`,
     ]);
+  });
+});
+
+describe("the delivery canary's fingerprint", () => {
+  const fingerprintOf = async (
+    config: Record<string, string>,
+    options: Pick<RunOptions, "domainRecords" | "parameterVersions" | "sendingKeyId"> = {},
+  ) => {
+    const run = await runProgram({
+      stack: "prod",
+      config,
+      secretKeys: SECRETS,
+      domainRecords: classicResendRecords("mail", "bounce"),
+      ...options,
+    });
+    return run.named("clerk-delivery-canary").inputs.fingerprint;
+  };
+  const versionOf = (parameter: string) => ({
+    parameterVersions: { [`/auth-email-pipeline/prod/${parameter}`]: 2 },
+  });
+
+  it("is the same for the same deployment and changes with a bridge setting, its sending key, a secret's version or the domain's records", async () => {
+    const base = await fingerprintOf(PROD);
+    expect(await fingerprintOf(PROD)).toBe(base);
+    const changed = [
+      await fingerprintOf({ ...PROD, fromName: "Example Auth" }),
+      // A replaced sending key: a new key id, and its token written as a new parameter version.
+      await fingerprintOf(PROD, { sendingKeyId: "key_456" }),
+      await fingerprintOf(PROD, versionOf("resend-api-key")),
+      await fingerprintOf(PROD, versionOf("clerk-secret-key")),
+      await fingerprintOf(PROD, versionOf("clerk-webhook-secret")),
+      await fingerprintOf(PROD, versionOf("resend-webhook-secret")),
+      await fingerprintOf(PROD, {
+        domainRecords: classicResendRecords("mail", "bounce").map((r) =>
+          r.record === "DKIM" ? { ...r, value: r.value.replace("IDAQAB", "IDAQAC") } : r,
+        ),
+      }),
+    ];
+    for (const fingerprint of changed) expect(fingerprint).not.toBe(base);
+    expect(new Set(changed).size).toBe(changed.length);
+  });
+
+  it("ignores the full-access key the bridge never sends with, and holds no secret", async () => {
+    const base = await fingerprintOf(PROD);
+    expect(await fingerprintOf({ ...PROD, resendApiKey: "re_rotated" })).toBe(base);
+    for (const secret of ["re_prod", "re_bridge_sending", "sk_live_prod", "whsec_resend"]) {
+      expect(String(base)).not.toContain(secret);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ClerkEmailDelivery } from "../../infra/providers/clerk-delivery";
+import { UNKNOWN } from "../../infra/providers/vendor-http";
 import type { ClerkStandIn } from "../../src/sandbox/clerk";
 import { checkedInputs, serializedProviderOf } from "../support/serialized-provider";
 import { clerkCall, startClerkWorld } from "./world";
@@ -106,6 +107,59 @@ describe("ClerkEmailDelivery provider, loaded from its serialized form", () => {
     expect(await deliveredByClerk("verification_code")).toBe(false);
     // The value to restore is still the one from before the cutover.
     expect(updated.outs.previous.verification_code).toBe(true);
+    await provider.delete!(created.id, updated.outs);
+  });
+
+  it("a new domain replaces it delete-first, so Clerk delivers again before the old domain goes", async () => {
+    const inputs = await checked({ ...declared, domainId: "dom_old", canaryEmailId: "ema_canary_01" });
+    const created = await provider.create(inputs);
+    expect(created.outs).toMatchObject({ domainId: "dom_old", canaryEmailId: "ema_canary_01" });
+    // What the engine asks when the domain is replaced delete-first: the domain's id is not known yet.
+    const unknownDomain = { ...inputs, domainId: UNKNOWN };
+    expect(await provider.diff!(created.id, created.outs, unknownDomain)).toEqual({
+      changes: true,
+      replaces: ["domainId"],
+      deleteBeforeReplace: true,
+    });
+    // The engine deletes it first: Clerk delivers again.
+    await provider.delete!(created.id, created.outs);
+    expect(await deliveredByClerk("verification_code")).toBe(true);
+    // After the new domain's gate and canary it is created again, remembering Clerk's own setting.
+    const next = await checked({ ...declared, domainId: "dom_new", canaryEmailId: "ema_canary_02" });
+    const recreated = await provider.create(next);
+    expect(recreated.outs.previous).toEqual({ verification_code: true, reset_password_code: false });
+    expect(await deliveredByClerk("verification_code")).toBe(false);
+    await provider.delete!(recreated.id, recreated.outs);
+  });
+
+  it("a state written before domainId existed adopts it in place", async () => {
+    const created = await provider.create(await checked(declared));
+    const next = await checked({ ...declared, domainId: "dom_1" });
+    expect(await provider.diff!(created.id, created.outs, next)).toMatchObject({
+      changes: true,
+      replaces: [],
+    });
+    await provider.delete!(created.id, created.outs);
+  });
+
+  it("a newer passing canary re-applies the cutover a failed canary handed back", async () => {
+    const inputs = await checked({ ...declared, domainId: "dom_1", canaryEmailId: "ema_canary_01" });
+    const created = await provider.create(inputs);
+    // A failed canary turned Clerk delivery back on; the cutover's state does not know yet.
+    await setDelivery("verification_code", true);
+    const passed = await checked({ ...inputs, canaryEmailId: "ema_canary_02" });
+    expect(await provider.diff!(created.id, created.outs, passed)).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    const updated = await provider.update!(created.id, created.outs, passed);
+    expect(await deliveredByClerk("verification_code")).toBe(false);
+    expect(updated.outs).toMatchObject({
+      canaryEmailId: "ema_canary_02",
+      previous: { verification_code: true, reset_password_code: false },
+    });
+    expect(await provider.diff!(created.id, updated.outs, passed)).toMatchObject({ changes: false });
     await provider.delete!(created.id, updated.outs);
   });
 

@@ -33,6 +33,12 @@ describe("npm run sandbox (the CLI)", () => {
     expect(stdout).toMatch(/DNS on route53, record profile cname,/);
     expect(stdout).toMatch(/domain verified: .*SPF CNAME verified, SPF CNAME verified/);
     expect(stdout).toMatch(/aws:route53\/record:Record/);
+    // The transcript shows the canary Resend accepted before the templates were routed to the bridge.
+    const canary = stdout.search(
+      /✔ canary passed: signed email\.created ema_canary_[0-9a-f]+ → ingest → worker → Resend accepted \S+ \(delivered@resend\.dev, canary=true\)/,
+    );
+    expect(canary).toBeGreaterThan(-1);
+    expect(canary).toBeLessThan(stdout.indexOf("✔ delivery routed:"));
     expect(stdout.trim().split("\n").at(-1)).toBe("The sandbox stack works end to end.");
   }, 90_000);
 

@@ -9,6 +9,7 @@ import type { LocalCloud, LocalCloudOptions } from "../../src/sandbox/local-clou
 import {
   BOUNCED_ADDRESS,
   DELIVERED_ADDRESS,
+  isCanary,
   runScenario,
   type ScenarioFacts,
 } from "../../src/sandbox/local-cloud/scenario";
@@ -32,6 +33,7 @@ export const TYPES = {
   resendWebhook: "pulumi-nodejs:dynamic/resend:Webhook",
   clerkWebhook: "pulumi-nodejs:dynamic/clerk:WebhookEndpoint",
   delivery: "pulumi-nodejs:dynamic/clerk:EmailDelivery",
+  canary: "pulumi-nodejs:dynamic/pipeline:DeliveryCanary",
   function: "aws:lambda/function:Function",
   functionUrl: "aws:lambda/functionUrl:FunctionUrl",
   eventSource: "aws:lambda/eventSourceMapping:EventSourceMapping",
@@ -107,10 +109,13 @@ export async function failedDeployment(
   dns: DnsChoice,
   rewriteInputs: NonNullable<LocalCloudOptions["rewriteInputs"]>,
   shapes: RecordShapes = {},
+  /** Sets the stand-ins up before `pulumi up`, e.g. as an earlier deployment left them. */
+  prepare?: (sandbox: Sandbox) => Promise<void>,
 ): Promise<{ error: Error; sandbox: Sandbox; realizedTypes: string[] }> {
   bundleDir();
   vi.resetModules();
   const sandbox = await sandboxFor(shapes);
+  await prepare?.(sandbox);
   const realizedTypes: string[] = [];
   try {
     await upIntoLocalCloud({
@@ -168,11 +173,19 @@ async function readParameter(sandbox: Sandbox, name: string): Promise<string | u
   }
 }
 
-/** A read of the Resend stand-in, polled past its team rate limit (2/s), which the bridge shares. */
-export async function resendGet(sandbox: Sandbox, path: string): Promise<Record<string, unknown>> {
+/**
+ * A Resend API call as the dashboard makes it (with the full-access key), repeated past the team's rate limit
+ * (2/s), which the bridge shares.
+ */
+export async function resendApi(
+  sandbox: Sandbox,
+  path: string,
+  method = "GET",
+): Promise<Record<string, unknown>> {
   const res = await eventually(async () => {
     const answer = await fetch(`${sandbox.resend.url}${path}`, {
-      headers: { authorization: `Bearer ${sandbox.resend.apiKey}` },
+      method,
+      headers: { authorization: `Bearer ${sandbox.resend.apiKey}`, "user-agent": "dashboard" },
     });
     if (answer.status !== 429) return answer;
     await answer.body?.cancel();
@@ -181,6 +194,9 @@ export async function resendGet(sandbox: Sandbox, path: string): Promise<Record<
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, unknown>;
 }
+
+/** The sandbox stack's sender as the bridge writes it: `formatFromHeader` quotes a name holding `(`. */
+const SANDBOX_FROM = `"Example (sandbox)" <auth@mail.example.com>`;
 
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 
@@ -202,7 +218,7 @@ export async function expectWholeLoop(deployment: Deployment, facts: ScenarioFac
   expect(facts.clerkEndpoint.eventTypes).toContain("email.created");
 
   // Secrets flowed from the webhook resources into the parameters the bridge reads.
-  const resendWebhook = await resendGet(sandbox, `/webhooks/${outputs.resendWebhookId}`);
+  const resendWebhook = await resendApi(sandbox, `/webhooks/${outputs.resendWebhookId}`);
   expect(await readParameter(sandbox, "/auth-email-pipeline/sandbox/resend-webhook-secret")).toBe(
     resendWebhook.signing_secret,
   );
@@ -236,7 +252,9 @@ export async function expectWholeLoop(deployment: Deployment, facts: ScenarioFac
     expect(sha256(join(cloud.aws.codeDirectories.get(fn.id)!, `${role}.mjs`))).toBe(sha256(built));
   }
 
-  // The cutover started only after the gate, both webhooks and the whole bridge had been created.
+  // The canary ran only after the gate, both webhooks and the whole bridge had been created; the cutover
+  // only after the canary passed.
+  const canary = cloud.find(TYPES.canary);
   const cutover = cloud.find(TYPES.delivery);
   const prerequisites = [
     cloud.find(TYPES.gate),
@@ -246,8 +264,18 @@ export async function expectWholeLoop(deployment: Deployment, facts: ScenarioFac
     cloud.find(TYPES.eventSource),
     ...cloud.log.filter((r) => r.type === TYPES.function || r.type === TYPES.parameter),
   ];
-  for (const before of prerequisites) expect(cutover.startedMs).toBeGreaterThanOrEqual(before.finishedMs);
+  for (const before of prerequisites) expect(canary.startedMs).toBeGreaterThanOrEqual(before.finishedMs);
+  expect(cutover.startedMs).toBeGreaterThanOrEqual(canary.finishedMs);
+  expect(canary.state.status).toBe("passed");
+  expect(cutover.state.canaryEmailId).toBe(canary.state.clerkEmailId);
   expect(cloud.log.at(-1)?.type).toBe(TYPES.delivery);
+  // The canary's one send: to Resend's test inbox, tagged, sent by the deployed bridge with the stack's sender.
+  expect(facts.canary.email).toMatchObject({
+    id: canary.state.resendEmailId,
+    to: [DELIVERED_ADDRESS],
+    from: SANDBOX_FROM,
+  });
+  expect(facts.canary.email.tags).toContainEqual({ name: "canary", value: "true" });
   // The gate ran only once every DNS record was published.
   const gate = cloud.find(TYPES.gate);
   const records = cloud.log.filter((r) => r.kind === "dns" && !r.name.endsWith("dmarc"));
@@ -261,12 +289,12 @@ export async function expectWholeLoop(deployment: Deployment, facts: ScenarioFac
   }
 
   // delivered@: one email, with the sign-up code, the bridge's headers and tags.
-  const delivered = sandbox.resend.emails().filter((e) => e.to.includes(DELIVERED_ADDRESS));
+  const delivered = sandbox.resend.emails().filter((e) => e.to.includes(DELIVERED_ADDRESS) && !isCanary(e));
   expect(delivered).toHaveLength(1);
   const clerkEmail = sandbox.clerk.emails().find((e) => e.email.to_email_address === DELIVERED_ADDRESS)!;
   expect(clerkEmail.deliveredByClerk).toBe(false);
   expect(delivered[0]?.html).toContain(facts.delivered.code);
-  expect(delivered[0]?.from).toBe(`"Example (sandbox)" <auth@mail.example.com>`);
+  expect(delivered[0]?.from).toBe(SANDBOX_FROM);
   expect(delivered[0]?.headers["X-Entity-Ref-ID"]).toBe(clerkEmail.email.id);
   expect(Object.fromEntries((delivered[0]?.tags ?? []).map((t) => [t.name, t.value]))).toMatchObject({
     clerk_email_id: clerkEmail.email.id,

@@ -6,7 +6,7 @@ import {
   deployedAndPlayed,
   expectWholeLoop,
   failedDeployment,
-  resendGet,
+  resendApi,
   TYPES,
 } from "./local-cloud-harness";
 
@@ -14,7 +14,7 @@ type ApiRecord = { record: string; type: string; name: string; value: string; st
 
 /** The domain's records as Resend lists them now, with FQDNs (the sandbox zone is example.com). */
 async function resendRecords(sandbox: Sandbox, domainId: unknown): Promise<(ApiRecord & { fqdn: string })[]> {
-  const body = (await resendGet(sandbox, `/domains/${domainId}`)) as { records: ApiRecord[] };
+  const body = (await resendApi(sandbox, `/domains/${domainId}`)) as { records: ApiRecord[] };
   return body.records.map((r) => ({ ...r, fqdn: `${r.name}.example.com` }));
 }
 

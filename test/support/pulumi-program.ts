@@ -18,6 +18,10 @@ export const PROJECT = "auth-email-pipeline";
 export const ACCOUNT = "123456789012";
 export const REGION = "us-east-1";
 export const FUNCTION_URL = "https://abc123.lambda-url.us-east-1.on.aws/";
+/** The signing secret the mocked Clerk (portal) endpoint reports: a well-formed `whsec_` of 24 bytes. */
+export const CLERK_WEBHOOK_SECRET = `whsec_${Buffer.alloc(24, 7).toString("base64")}`;
+/** The Clerk email id the mocked delivery canary reports. */
+export const CANARY_EMAIL_ID = "ema_canary_0123456789abcdef01234567";
 
 // Secret envelopes and asset settling are shared with the local cloud, which runs the program for real.
 export { isSecretEnvelope, unwrapSecrets as unwrap } from "../../src/sandbox/local-cloud/serialized-provider";
@@ -31,42 +35,23 @@ export interface MockResource {
   inputs: Record<string, unknown>;
   /** Dynamic resources: the serialized provider module, as Pulumi's host would load it. */
   providerText?: string;
-  /** Resource options as the engine received them; `dependsOn` by resource name. */
-  options: ResourceOptionsSeen;
+  /** Registration options as the engine received them, with URNs reduced to resource names. */
+  options: RegistrationOptions;
   started: number;
   finished: number;
 }
 
-export interface ResourceOptionsSeen {
-  deleteBeforeReplace: boolean;
+export interface RegistrationOptions {
+  /**
+   * Every resource this one waits for, sorted: `dependsOn` (components expanded to the resources in them)
+   * and the sources of its inputs, as the SDK reports them to the engine.
+   */
+  dependencies: string[];
+  /** Per input, the resources its value came from, sorted. */
+  propertyDependencies: Record<string, string[]>;
+  deleteBeforeReplace: boolean | undefined;
   replaceOnChanges: string[];
-  dependsOn: string[];
   protect: boolean;
-}
-
-interface RegisterRequest {
-  getName(): string;
-  getDeletebeforereplace(): boolean;
-  getReplaceonchangesList(): string[];
-  getDependenciesList(): string[];
-  getProtect(): boolean;
-}
-
-/** Wraps the mock monitor to see what `newResource` is not shown: the options the engine would act on. */
-function recordOptions(seen: Map<string, ResourceOptionsSeen>): void {
-  const monitor = pulumi.runtime.getMonitor() as unknown as {
-    registerResource(req: RegisterRequest, callback: unknown): Promise<void>;
-  };
-  const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req, callback) => {
-    seen.set(req.getName(), {
-      deleteBeforeReplace: req.getDeletebeforereplace(),
-      replaceOnChanges: req.getReplaceonchangesList(),
-      dependsOn: req.getDependenciesList().map((urn) => urn.split("::").at(-1) as string),
-      protect: req.getProtect(),
-    });
-    return register(req, callback);
-  };
 }
 
 /** Every record resource is replaced delete-first when its name or type changes, never updated in place. */
@@ -82,8 +67,8 @@ export function expectDeleteFirst(records: MockResource[]): void {
 
 /** Record `later` waits for record `earlier` (beside the domain both take values from) and starts after it. */
 export function expectWrittenAfter(run: ProgramRun, later: string, earlier: string): void {
-  expect(run.named(later).options.dependsOn.sort()).toEqual(["sending-domain-resend", earlier].sort());
-  expect(run.named(earlier).options.dependsOn).toEqual(["sending-domain-resend"]);
+  expect(run.named(later).options.dependencies).toEqual(["sending-domain-resend", earlier].sort());
+  expect(run.named(earlier).options.dependencies).toEqual(["sending-domain-resend"]);
   expect(run.named(later).started).toBeGreaterThan(run.named(earlier).finished);
 }
 
@@ -198,6 +183,8 @@ export interface RunOptions {
   delays?: Record<string, number>;
   /** The `version` AWS reports for an SSM parameter, by parameter name; 1 when not given. */
   parameterVersions?: Record<string, number>;
+  /** The id Resend gives the bridge's sending key; `key_123` when not given. */
+  sendingKeyId?: string;
 }
 
 function fullKey(key: string): string {
@@ -220,13 +207,20 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
     case "pulumi-nodejs:dynamic/resend:Webhook":
       return { webhookId: "wh_123", signingSecret: "whsec_resend" };
     case "pulumi-nodejs:dynamic/resend:ApiKey":
-      return { keyId: "key_123", token: "re_bridge_sending" };
+      return { keyId: options.sendingKeyId ?? "key_123", token: "re_bridge_sending" };
     case "aws:ssm/parameter:Parameter":
       return { name: physical, version: options.parameterVersions?.[physical] ?? 1 };
     case "pulumi-nodejs:dynamic/clerk:WebhookEndpoint":
-      return { endpointId: "ep_123", signingSecret: "whsec_clerk" };
+      return { endpointId: "ep_123", signingSecret: CLERK_WEBHOOK_SECRET };
     case "pulumi-nodejs:dynamic/clerk:EmailDelivery":
       return { templates: inputs.templates, previous: {} };
+    case "pulumi-nodejs:dynamic/pipeline:DeliveryCanary":
+      return {
+        status: "passed",
+        clerkEmailId: CANARY_EMAIL_ID,
+        resendEmailId: "4ef9a417-02e9-4d39-ad75-9611e0fcc33c",
+        passedAt: "2026-11-25T10:05:00Z",
+      };
     case "aws:lambda/functionUrl:FunctionUrl":
       return { functionUrl: FUNCTION_URL };
     case "aws:sqs/queue:Queue":
@@ -262,7 +256,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   const config = Object.fromEntries(Object.entries(options.config).map(([k, v]) => [fullKey(k), v]));
   pulumi.runtime.setAllConfig(config, (options.secretKeys ?? []).map(fullKey));
   const resources: MockResource[] = options.created ?? [];
-  const seenOptions = new Map<string, ResourceOptionsSeen>();
+  const registrations = new Map<string, RegistrationOptions>();
   let clock = 0;
   await pulumi.runtime.setMocks(
     {
@@ -280,7 +274,13 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
           inputs,
           started,
           finished: ++clock,
-          options: seenOptions.get(args.name) as ResourceOptionsSeen,
+          options: registrations.get(args.name) ?? {
+            dependencies: [],
+            propertyDependencies: {},
+            deleteBeforeReplace: undefined,
+            replaceOnChanges: [],
+            protect: false,
+          },
           ...(typeof providerText === "string" ? { providerText } : {}),
         });
         const state = { ...inputs, ...mockState(args.type, args.name, inputs, options) };
@@ -307,7 +307,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     options.stack,
     options.preview ?? false,
   );
-  recordOptions(seenOptions);
+  recordRegistrations(registrations);
   const { outputs, secretOutputs } = await asLanguageHost(async () => {
     const program = (await import("../../infra/index.js")) as Record<string, unknown>;
     const outputs: Record<string, unknown> = {};
@@ -335,5 +335,45 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
       return found;
     },
     ofType: (type) => resources.filter((r) => r.type === type),
+  };
+}
+
+interface RegisterRequest {
+  getName(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): {
+    forEach(f: (deps: { getUrnsList(): string[] }, key: string) => void): void;
+  };
+  getDeletebeforereplace(): boolean;
+  getDeletebeforereplacedefined(): boolean;
+  getReplaceonchangesList(): string[];
+  getProtect(): boolean;
+}
+
+/**
+ * Wraps the mock monitor's `registerResource` to keep what `newResource` is not given: the dependencies
+ * (`dependsOn` and per-input), `deleteBeforeReplace`, `replaceOnChanges` and `protect`, as the SDK sent
+ * them to the engine.
+ */
+function recordRegistrations(into: Map<string, RegistrationOptions>): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, callback: unknown): Promise<void>;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  const name = (urn: string) => urn.split("::").at(-1) ?? urn;
+  monitor.registerResource = (req, callback) => {
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((deps, key) => {
+      const names = deps.getUrnsList().map(name).sort();
+      if (names.length > 0) propertyDependencies[key] = names;
+    });
+    into.set(req.getName(), {
+      dependencies: req.getDependenciesList().map(name).sort(),
+      propertyDependencies,
+      deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : undefined,
+      replaceOnChanges: req.getReplaceonchangesList(),
+      protect: req.getProtect(),
+    });
+    return register(req, callback);
   };
 }

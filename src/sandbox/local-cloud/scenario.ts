@@ -1,5 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { isCanarySend } from "../../bridge/events";
 import type { SendRecord } from "../../bridge/store";
 import { sandboxClientConfig } from "../aws/env";
 import type { Sandbox } from "../index";
@@ -23,6 +24,8 @@ export interface ScenarioFacts {
   };
   resendWebhook: { id: string; endpoint: string; events: string[] };
   clerkEndpoint: { id: string; url: string; eventTypes: string[] | null };
+  /** The deployment canary Resend accepted before the cutover. */
+  canary: { clerkEmailId: string; email: SentEmail };
   /** `delivered_by_clerk` of each routed template after the cutover. */
   templates: Record<string, boolean>;
   delivered: { code: string; email: SentEmail };
@@ -92,6 +95,17 @@ export async function runScenario(
       `                       Clerk ${endpoint.id} → ${endpoint.url} (${(endpoint.eventTypes ?? ["all events"]).join(", ")})`,
     );
 
+    const proof = outputs.deliveryCanary as { clerkEmailId?: string; resendEmailId?: string } | undefined;
+    const canaryEmail = sandbox.resend.emails().find((e) => e.id === proof?.resendEmailId);
+    if (!proof?.clerkEmailId || !canaryEmail || !isCanary(canaryEmail)) {
+      throw new ScenarioError(
+        `no canary send tagged canary=true in Resend (deliveryCanary: ${JSON.stringify(proof)})`,
+      );
+    }
+    say(
+      `✔ canary passed: signed email.created ${proof.clerkEmailId} → ingest → worker → Resend accepted ${canaryEmail.id} (${canaryEmail.to.join(", ")}, canary=true)`,
+    );
+
     const templates = Object.fromEntries(
       options.templates.map((slug) => [slug, sandbox.clerk.instance.templates.email(slug).deliveredByClerk]),
     );
@@ -111,7 +125,9 @@ export async function runScenario(
       code: string;
     };
     const email = await waitFor(timeoutMs, `an email to ${DELIVERED_ADDRESS} in the Resend stand-in`, () =>
-      sandbox.resend.emails().find((e) => e.to.includes(DELIVERED_ADDRESS) && e.lastEvent === "delivered"),
+      sandbox.resend
+        .emails()
+        .find((e) => e.to.includes(DELIVERED_ADDRESS) && e.lastEvent === "delivered" && !isCanary(e)),
     );
     if (!email.html?.includes(signUp.code)) {
       throw new ScenarioError(`the email to ${DELIVERED_ADDRESS} does not contain the sign-up code`);
@@ -165,6 +181,7 @@ export async function runScenario(
         domain,
         resendWebhook: webhook,
         clerkEndpoint: { id: endpoint.id, url: endpoint.url, eventTypes: endpoint.eventTypes },
+        canary: { clerkEmailId: proof.clerkEmailId, email: canaryEmail },
         templates,
         delivered: { code: signUp.code, email },
         bounced: { userId: user.id, publicMetadata: user.public_metadata },
@@ -174,6 +191,11 @@ export async function runScenario(
   } finally {
     dynamo.destroy();
   }
+}
+
+/** The deployment canary's own send (tag `canary=true`), not a user's mail: the bridge's own test. */
+export function isCanary(email: SentEmail): boolean {
+  return isCanarySend(Object.fromEntries(email.tags.map((t) => [t.name, t.value])));
 }
 
 function emailsTo(sandbox: Sandbox, address: string): number {
