@@ -32,6 +32,9 @@ export interface DnsChange {
   resource: string;
   name: string;
   type: string;
+  /** Set when a replacement moves the record to another name or type (a record profile switch). */
+  oldName?: string;
+  oldType?: string;
   op: ChangeOp;
   role: MailRole;
   old?: DnsSide;
@@ -74,10 +77,15 @@ function dnsChange(
   const inputs = newState?.inputs ?? oldState?.inputs ?? {};
   const name = String(plainName(inputs.name));
   const recordType = String(inputs.type ?? "");
+  const before = oldState?.inputs;
+  const oldName = before ? plainName(before.name) : name;
+  const oldType = before ? String(before.type ?? "") : recordType;
   return {
     resource: urnName(urn),
     name,
     type: recordType,
+    ...(oldName !== name ? { oldName } : {}),
+    ...(oldType !== recordType ? { oldType } : {}),
     op,
     role: mailRole(name, recordType),
     old: op === "create" ? undefined : side(type, oldState),

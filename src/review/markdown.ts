@@ -31,6 +31,7 @@ export function renderReview(reviews: StackReview[], options: RenderOptions = {}
 }
 
 function renderStack(review: StackReview, options: RenderOptions): string {
+  // Blank lines between the parts: a table line right after a blockquote would be read as part of it.
   const lines = [`### Stack \`${review.stack}\``];
   const banner = bannerFor(review, options.protectedStacks?.includes(review.stack) ?? false);
   if (banner) lines.push(banner);
@@ -38,13 +39,15 @@ function renderStack(review: StackReview, options: RenderOptions): string {
     lines.push("No DNS record changes.");
   } else {
     lines.push(
-      "| Record | Type | Change | Value (old → new) | TTL | Priority |",
-      "| --- | --- | --- | --- | --- | --- |",
-      ...review.dns.map(row),
+      [
+        "| Record | Type | Change | Value (old → new) | TTL | Priority |",
+        "| --- | --- | --- | --- | --- | --- |",
+        ...review.dns.map(row),
+      ].join("\n"),
     );
   }
   lines.push(summaryOfOthers(review));
-  return lines.join("\n");
+  return lines.join("\n\n");
 }
 
 function bannerFor(review: StackReview, isProtected: boolean): string | undefined {
@@ -70,9 +73,10 @@ function bannerFor(review: StackReview, isProtected: boolean): string | undefine
 }
 
 function row(change: DnsChange): string {
+  const name = `\`${escapeCell(change.name)}\``;
   const cells = [
-    `\`${escapeCell(change.name)}\``,
-    change.type,
+    change.oldName ? `\`${escapeCell(change.oldName)}\` → ${name}` : name,
+    change.oldType ? `${change.oldType} → ${change.type}` : change.type,
     OP_LABEL[change.op],
     valueCell(change),
     pairCell(change.old?.ttl, change.new?.ttl),
