@@ -174,12 +174,16 @@ export class LocalLambda {
   coldStarts = 0;
   private readonly idle: ExecutionEnvironment[] = [];
   private readonly all = new Set<ExecutionEnvironment>();
-  private readonly workerEnv: Record<string, string>;
+  private workerEnv: Record<string, string>;
   private closed = false;
 
-  constructor(private readonly options: Required<Pick<LocalLambdaOptions, "memoryMb">> & LocalLambdaOptions) {
+  constructor(private options: Required<Pick<LocalLambdaOptions, "memoryMb">> & LocalLambdaOptions) {
     this.arn = `arn:aws:lambda:${SANDBOX_REGION}:${SANDBOX_ACCOUNT_ID}:function:${options.name}`;
-    this.workerEnv = {
+    this.workerEnv = LocalLambda.environmentOf(options);
+  }
+
+  private static environmentOf(options: Required<Pick<LocalLambdaOptions, "memoryMb">> & LocalLambdaOptions) {
+    return {
       ...(options.awsEnvironment ?? awsSandboxEnvironment()),
       ...options.environment,
       AWS_LAMBDA_FUNCTION_NAME: options.name,
@@ -193,6 +197,20 @@ export class LocalLambda {
       TZ: ":UTC",
       LANG: "en_US.UTF-8",
     };
+  }
+
+  /**
+   * UpdateFunctionCode / UpdateFunctionConfiguration: later invocations run the new bundle and settings in
+   * fresh execution environments (same name, ARN and URL); an invocation already running finishes on the old.
+   */
+  async update(options: LocalLambdaOptions): Promise<void> {
+    if (options.name !== this.name) throw new Error(`Lambda ${this.name}: an update cannot rename it`);
+    const memoryMb = await checkLambdaOptions(options);
+    this.options = { ...options, memoryMb };
+    this.workerEnv = LocalLambda.environmentOf(this.options);
+    for (const environment of this.idle.splice(0)) void environment.terminate();
+    // Busy environments leave the pool; they are shut down when their invocation ends.
+    this.all.clear();
   }
 
   get name(): string {
@@ -217,8 +235,11 @@ export class LocalLambda {
       );
       return JSON.parse(payload);
     } finally {
-      if (!environment.dead && !this.closed) this.idle.push(environment);
-      else this.all.delete(environment);
+      if (!environment.dead && !this.closed && this.all.has(environment)) this.idle.push(environment);
+      else {
+        this.all.delete(environment);
+        if (!environment.dead) void environment.terminate();
+      }
     }
   }
 
@@ -277,6 +298,12 @@ export class LocalLambda {
  * handler that does not name the bundle file, limits out of range) fail here, before any invocation.
  */
 export async function startLocalLambda(options: LocalLambdaOptions): Promise<LocalLambda> {
+  const memoryMb = await checkLambdaOptions(options);
+  return new LocalLambda({ ...options, memoryMb });
+}
+
+/** The checks AWS makes on a function's configuration; resolves the memory size it runs with. */
+async function checkLambdaOptions(options: LocalLambdaOptions): Promise<number> {
   const memoryMb = options.memoryMb ?? 128;
   const handlerMatch = /^([^.]+)\.([A-Za-z_$][\w$]*)$/.exec(options.handler);
   if (!handlerMatch) {
@@ -310,5 +337,5 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Loc
       `Lambda ${options.name}: bundle file ${options.bundleFile} does not exist; build the bundle first`,
     );
   }
-  return new LocalLambda({ ...options, memoryMb });
+  return memoryMb;
 }

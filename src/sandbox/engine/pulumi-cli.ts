@@ -76,6 +76,11 @@ export class PulumiWorkspace {
     return workspace;
   }
 
+  /** Where the CLI and the plugins the engine finds next to it are. */
+  get toolsBin(): string {
+    return this.options.toolsBin;
+  }
+
   get backendUrl(): string {
     return `file://${join(this.dir, "state")}`;
   }

@@ -1,12 +1,21 @@
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, readdir, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { CreateTableCommand, DynamoDBClient, type KeySchemaElement } from "@aws-sdk/client-dynamodb";
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  type KeySchemaElement,
+} from "@aws-sdk/client-dynamodb";
+import { DeleteQueueCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { DeleteParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import type { LocalAws } from "../aws";
 import { SANDBOX_ACCOUNT_ID, SANDBOX_REGION, sandboxClientConfig } from "../aws/env";
 import {
   type FunctionUrl,
   type LocalLambda,
+  type LocalLambdaOptions,
   type SqsEventSource,
   startFunctionUrl,
   startLocalLambda,
@@ -57,9 +66,10 @@ export interface LocalAwsResourceOptions {
 /**
  * The AWS resources the bridge needs, made real on the local stand-ins: DynamoDB tables, SQS queues with
  * their redrive policy, SSM parameters, Lambda functions running their code archive, Function URLs and
- * SQS event source mappings. Names, ARNs and URLs are the ones the stand-ins answer to, so what the
- * program wires from one resource's outputs into another's inputs reaches the real thing. Inputs arrive
- * settled (no promise-valued asset fields) and with secrets unwrapped (`LocalCloud.newResource`).
+ * SQS event source mappings, each created, updated in place and deleted as AWS would. Names, ARNs and URLs
+ * are the ones the stand-ins answer to, so what the program wires from one resource's outputs into
+ * another's inputs reaches the real thing. Inputs arrive settled (no promise-valued asset fields) and with
+ * secrets unwrapped.
  */
 export class LocalAwsResources {
   readonly lambdas = new Map<string, LocalLambda>();
@@ -68,10 +78,16 @@ export class LocalAwsResources {
   /** Where each function's code archive was unpacked: what the function runs. */
   readonly codeDirectories = new Map<string, string>();
   private readonly dynamo: DynamoDBClient;
+  private readonly sqs: SQSClient;
+  private readonly ssm: SSMClient;
+  /** Code versions per function, so an update unpacks next to (not over) the code still running. */
+  private readonly codeVersions = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly options: LocalAwsResourceOptions) {
     this.dynamo = new DynamoDBClient(sandboxClientConfig(options.aws.dynamodb.endpoint));
+    this.sqs = new SQSClient(sandboxClientConfig(options.aws.sqs.endpoint));
+    this.ssm = new SSMClient(sandboxClientConfig(options.aws.ssm.endpoint));
   }
 
   async table(name: string, inputs: Inputs): Promise<Realized> {
@@ -103,23 +119,35 @@ export class LocalAwsResources {
     return { id: tableName, state: { name: tableName, arn: tableArn } };
   }
 
+  async tableExists(id: string): Promise<boolean> {
+    return this.dynamo.send(new DescribeTableCommand({ TableName: id })).then(
+      () => true,
+      (err: Error) => {
+        if (err.name === "ResourceNotFoundException") return false;
+        throw err;
+      },
+    );
+  }
+
+  async deleteTable(id: string): Promise<void> {
+    await this.dynamo.send(new DeleteTableCommand({ TableName: id }));
+  }
+
   queue(name: string, inputs: Inputs): Realized {
     const queueName = physicalName(name, inputs.name);
-    const attributes: Record<string, string> = {};
-    const map: [string, string][] = [
-      ["visibilityTimeoutSeconds", "VisibilityTimeout"],
-      ["messageRetentionSeconds", "MessageRetentionPeriod"],
-      ["delaySeconds", "DelaySeconds"],
-      ["receiveWaitTimeSeconds", "ReceiveMessageWaitTimeSeconds"],
-      ["maxMessageSize", "MaximumMessageSize"],
-      ["redrivePolicy", "RedrivePolicy"],
-      ["sqsManagedSseEnabled", "SqsManagedSseEnabled"],
-    ];
-    for (const [input, attribute] of map) {
-      if (inputs[input] !== undefined && inputs[input] !== "") attributes[attribute] = String(inputs[input]);
-    }
-    const url = this.options.aws.sqs.createQueue(queueName, attributes);
+    const url = this.options.aws.sqs.createQueue(queueName, queueAttributes(inputs));
     return { id: url, state: { name: queueName, url, arn: this.options.aws.sqs.queueArn(queueName) } };
+  }
+
+  /** SetQueueAttributes; the queue is the one the id (its URL) names. */
+  async updateQueue(id: string, inputs: Inputs): Promise<Realized> {
+    await this.sqs.send(new SetQueueAttributesCommand({ QueueUrl: id, Attributes: queueAttributes(inputs) }));
+    const queueName = id.split("/").at(-1) ?? "";
+    return { id, state: { name: queueName, url: id, arn: this.options.aws.sqs.queueArn(queueName) } };
+  }
+
+  async deleteQueue(id: string): Promise<void> {
+    await this.sqs.send(new DeleteQueueCommand({ QueueUrl: id }));
   }
 
   parameter(name: string, inputs: Inputs): Realized {
@@ -136,8 +164,36 @@ export class LocalAwsResources {
     };
   }
 
+  async deleteParameter(id: string): Promise<void> {
+    await this.ssm.send(new DeleteParameterCommand({ Name: id }));
+  }
+
   async lambdaFunction(name: string, inputs: Inputs): Promise<Realized> {
     const functionName = physicalName(name, inputs.name);
+    const lambda = await startLocalLambda(await this.functionConfiguration(functionName, inputs));
+    await this.unlessClosed(() => lambda.close());
+    this.lambdas.set(functionName, lambda);
+    return functionRealized(lambda);
+  }
+
+  /** UpdateFunctionCode + UpdateFunctionConfiguration: the URL and event sources keep invoking it. */
+  async updateFunction(id: string, inputs: Inputs): Promise<Realized> {
+    const lambda = this.lambdaNamed(id, "aws.lambda.Function update");
+    await lambda.update(await this.functionConfiguration(id, inputs));
+    return functionRealized(lambda);
+  }
+
+  async deleteFunction(id: string): Promise<void> {
+    const lambda = this.lambdaNamed(id, "aws.lambda.Function delete");
+    this.lambdas.delete(id);
+    await lambda.close();
+    const dir = this.codeDirectories.get(id);
+    this.codeDirectories.delete(id);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
+
+  /** The function's code archive unpacked into a fresh folder and its settings, as the runner takes them. */
+  private async functionConfiguration(functionName: string, inputs: Inputs): Promise<LocalLambdaOptions> {
     const runtime = String(inputs.runtime ?? "");
     if (!runtime.startsWith("nodejs")) {
       throw new Error(
@@ -145,9 +201,13 @@ export class LocalAwsResources {
       );
     }
     const handler = String(inputs.handler ?? "");
-    const dir = join(this.options.workDir, functionName);
+    const version = (this.codeVersions.get(functionName) ?? 0) + 1;
+    this.codeVersions.set(functionName, version);
+    const dir = join(this.options.workDir, version === 1 ? functionName : `${functionName}@${version}`);
     await unpackArchive(functionName, inputs.code, dir);
+    const previous = this.codeDirectories.get(functionName);
     this.codeDirectories.set(functionName, dir);
+    if (previous) await rm(previous, { recursive: true, force: true });
     const fileStem = handler.split(".")[0] ?? "";
     const entries = await readdir(dir);
     const bundle = entries.find((f) => [".mjs", ".js", ".cjs"].some((ext) => f === `${fileStem}${ext}`));
@@ -157,7 +217,7 @@ export class LocalAwsResources {
       );
     }
     const variables = (inputs.environment as { variables?: unknown } | undefined)?.variables;
-    const lambda = await startLocalLambda({
+    return {
       name: functionName,
       bundleFile: join(dir, bundle),
       handler,
@@ -166,38 +226,52 @@ export class LocalAwsResources {
       memoryMb: Number(inputs.memorySize ?? 128),
       awsEnvironment: this.options.functionNetwork,
       onLog: (line) => this.options.onFunctionLog?.(functionName, line),
-    });
-    await this.unlessClosed(() => lambda.close());
-    this.lambdas.set(functionName, lambda);
-    return {
-      id: functionName,
-      state: {
-        name: functionName,
-        arn: lambda.arn,
-        // What API Gateway integrations call; AWS gives it in this form, not the function's own ARN.
-        invokeArn: `arn:aws:apigateway:${SANDBOX_REGION}:lambda:path/2015-03-31/functions/${lambda.arn}/invocations`,
-        version: "$LATEST",
-      },
     };
   }
 
   async functionUrl(inputs: Inputs): Promise<Realized> {
     const lambda = this.lambdaNamed(inputs.functionName, "aws.lambda.FunctionUrl");
-    if (inputs.authorizationType !== "NONE") {
-      throw new Error(
-        `aws.lambda.FunctionUrl for ${lambda.name}: only authorizationType NONE is emulated (got ${JSON.stringify(inputs.authorizationType)})`,
-      );
-    }
+    checkUrlAuthorization(lambda.name, inputs);
     const url = await startFunctionUrl(lambda);
     await this.unlessClosed(() => url.close());
     this.functionUrls.set(lambda.name, url);
-    return {
-      id: lambda.name,
-      state: { functionUrl: url.url, urlId: url.urlId, functionArn: lambda.arn },
-    };
+    return functionUrlRealized(lambda, url);
+  }
+
+  /** UpdateFunctionUrlConfig (auth type, invoke mode): the URL stays the same. */
+  updateFunctionUrl(id: string, inputs: Inputs): Realized {
+    const lambda = this.lambdaNamed(id, "aws.lambda.FunctionUrl update");
+    checkUrlAuthorization(id, inputs);
+    const url = this.functionUrls.get(id);
+    if (!url) throw new Error(`aws.lambda.FunctionUrl ${id}: the function has no URL`);
+    return functionUrlRealized(lambda, url);
+  }
+
+  async deleteFunctionUrl(id: string): Promise<void> {
+    const url = this.functionUrls.get(id);
+    this.functionUrls.delete(id);
+    await url?.close();
   }
 
   async eventSourceMapping(name: string, inputs: Inputs): Promise<Realized> {
+    const uuid = createHash("sha256").update(name).digest("hex");
+    const id = `${uuid.slice(0, 8)}-${uuid.slice(8, 12)}-${uuid.slice(12, 16)}-${uuid.slice(16, 20)}-${uuid.slice(20, 32)}`;
+    return this.startEventSource(id, name, inputs);
+  }
+
+  /** UpdateEventSourceMapping (function, batch size, scaling): polling restarts with the new settings. */
+  async updateEventSourceMapping(id: string, name: string, inputs: Inputs): Promise<Realized> {
+    await this.deleteEventSourceMapping(id);
+    return this.startEventSource(id, name, inputs);
+  }
+
+  async deleteEventSourceMapping(id: string): Promise<void> {
+    const source = this.eventSources.get(id);
+    this.eventSources.delete(id);
+    await source?.stop();
+  }
+
+  private async startEventSource(id: string, name: string, inputs: Inputs): Promise<Realized> {
     const lambda = this.lambdaNamed(inputs.functionName, "aws.lambda.EventSourceMapping");
     const sourceArn = String(inputs.eventSourceArn ?? "");
     const queueName = sourceArn.split(":").at(-1) ?? "";
@@ -216,8 +290,6 @@ export class LocalAwsResources {
       reportBatchItemFailures: responseTypes.includes("ReportBatchItemFailures"),
     });
     await this.unlessClosed(() => source.stop());
-    const uuid = createHash("sha256").update(name).digest("hex");
-    const id = `${uuid.slice(0, 8)}-${uuid.slice(8, 12)}-${uuid.slice(12, 16)}-${uuid.slice(16, 20)}-${uuid.slice(20, 32)}`;
     this.eventSources.set(id, source);
     return { id, state: { uuid: id, functionArn: lambda.arn, state: "Enabled" } };
   }
@@ -228,6 +300,8 @@ export class LocalAwsResources {
     await Promise.allSettled([...this.functionUrls.values()].map((u) => u.close()));
     await Promise.allSettled([...this.lambdas.values()].map((l) => l.close()));
     this.dynamo.destroy();
+    this.sqs.destroy();
+    this.ssm.destroy();
   }
 
   /** A creation that finishes after the cloud was closed (a failed deployment) is undone at once. */
@@ -245,6 +319,50 @@ export class LocalAwsResources {
       throw new Error(`${what}: functionName ${JSON.stringify(ref)} is not a function of the local cloud`);
     }
     return lambda;
+  }
+}
+
+const QUEUE_ATTRIBUTES: [input: string, attribute: string][] = [
+  ["visibilityTimeoutSeconds", "VisibilityTimeout"],
+  ["messageRetentionSeconds", "MessageRetentionPeriod"],
+  ["delaySeconds", "DelaySeconds"],
+  ["receiveWaitTimeSeconds", "ReceiveMessageWaitTimeSeconds"],
+  ["maxMessageSize", "MaximumMessageSize"],
+  ["redrivePolicy", "RedrivePolicy"],
+  ["sqsManagedSseEnabled", "SqsManagedSseEnabled"],
+];
+
+/** An aws.sqs.Queue's inputs as SQS queue attributes. */
+function queueAttributes(inputs: Inputs): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const [input, attribute] of QUEUE_ATTRIBUTES) {
+    if (inputs[input] !== undefined && inputs[input] !== "") attributes[attribute] = String(inputs[input]);
+  }
+  return attributes;
+}
+
+function functionRealized(lambda: LocalLambda): Realized {
+  return {
+    id: lambda.name,
+    state: {
+      name: lambda.name,
+      arn: lambda.arn,
+      // What API Gateway integrations call; AWS gives it in this form, not the function's own ARN.
+      invokeArn: `arn:aws:apigateway:${SANDBOX_REGION}:lambda:path/2015-03-31/functions/${lambda.arn}/invocations`,
+      version: "$LATEST",
+    },
+  };
+}
+
+function functionUrlRealized(lambda: LocalLambda, url: FunctionUrl): Realized {
+  return { id: lambda.name, state: { functionUrl: url.url, urlId: url.urlId, functionArn: lambda.arn } };
+}
+
+function checkUrlAuthorization(functionName: string, inputs: Inputs): void {
+  if (inputs.authorizationType !== "NONE") {
+    throw new Error(
+      `aws.lambda.FunctionUrl for ${functionName}: only authorizationType NONE is emulated (got ${JSON.stringify(inputs.authorizationType)})`,
+    );
   }
 }
 
