@@ -21,8 +21,11 @@ export interface EngineDeploymentOptions {
   config?: Record<string, string>;
   /** Secret config (`project:key` → value), set with `pulumi config set --secret`. */
   secrets?: Record<string, string>;
-  /** Leave the state, project folder and passphrase on close, for `pulumi` by hand. */
-  keep?: boolean;
+  /**
+   * Let ts-node type-check the program as a plain `pulumi up` does (slower: it loads @pulumi/aws's types).
+   * Off by default: `npm run typecheck` checks the program, test/infra/pulumi-host.test.ts the type-checked path.
+   */
+  typeCheck?: boolean;
   onEvent?: (event: ControlEvent) => void;
   onFunctionLog?: (functionName: string, line: string) => void;
 }
@@ -42,7 +45,6 @@ export class EngineDeployment {
     readonly pulumi: PulumiWorkspace,
     readonly projectDir: string,
     readonly stack: string,
-    private readonly keep: boolean,
   ) {}
 
   static async start(options: EngineDeploymentOptions): Promise<EngineDeployment> {
@@ -57,8 +59,7 @@ export class EngineDeployment {
         toolsBin: options.toolsBin,
         projectDir,
         passphrase: randomBytes(18).toString("base64url"),
-        keep: options.keep,
-        env: cloud.env,
+        env: { ...cloud.env, ...(options.typeCheck ? {} : { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }) },
       });
       cleanup.push(() => pulumi.dispose());
       await pulumi.run(["stack", "init", options.stack, "--secrets-provider", "passphrase"]);
@@ -69,7 +70,7 @@ export class EngineDeployment {
         // Through stdin, so the value is not in a process list.
         await pulumi.run(["config", "set", "--secret", key], { stdin: value });
       }
-      return new EngineDeployment(cloud, pulumi, projectDir, options.stack, options.keep ?? false);
+      return new EngineDeployment(cloud, pulumi, projectDir, options.stack);
     } catch (err) {
       for (const undo of cleanup.reverse()) await undo().catch(() => undefined);
       throw err;
@@ -77,12 +78,12 @@ export class EngineDeployment {
   }
 
   /** `pulumi <args>` against this deployment's stack. */
-  run(args: string[]): Promise<PulumiResult> {
-    return this.pulumi.run(args);
+  run(args: string[], onOutput?: (text: string) => void): Promise<PulumiResult> {
+    return this.pulumi.run(args, { onOutput });
   }
 
-  up(): Promise<PulumiResult> {
-    return this.run(["up", "--yes"]);
+  up(onOutput?: (text: string) => void): Promise<PulumiResult> {
+    return this.run(["up", "--yes"], onOutput);
   }
 
   /** The stack outputs with secrets in clear (`pulumi stack output --json --show-secrets`). */
@@ -91,7 +92,7 @@ export class EngineDeployment {
     return JSON.parse(stdout) as Record<string, unknown>;
   }
 
-  /** Shell lines that point `pulumi` at this deployment's state and providers, for use by hand (`--keep`). */
+  /** Shell lines that point `pulumi` at this deployment's state and providers, for use by hand while it runs. */
   manualEnvironment(): string[] {
     const { PATH: _path, ...env } = this.pulumi.environment;
     return [
@@ -101,11 +102,11 @@ export class EngineDeployment {
     ];
   }
 
-  /** Stops the providers and the local cloud; removes the state and project unless kept. */
+  /** Stops the providers and the local cloud, and removes the state and the project folder. */
   async close(): Promise<void> {
     await this.cloud.close();
     await this.pulumi.dispose();
-    if (!this.keep) await rm(this.projectDir, { recursive: true, force: true });
+    await rm(this.projectDir, { recursive: true, force: true });
   }
 }
 

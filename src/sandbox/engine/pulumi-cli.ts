@@ -14,7 +14,10 @@ export class PulumiCommandError extends Error {
     readonly stdout: string,
     readonly stderr: string,
   ) {
-    super(`pulumi ${args.join(" ")} exited with ${code}:\n${tail(stderr || stdout, 40)}`);
+    // The engine reports a failed resource in the diagnostics on stdout; stderr holds the final error line.
+    super(
+      `pulumi ${args.join(" ")} exited with ${code}:\n${tail(stdout, 30)}\n${tail(stderr, 10)}`.trimEnd(),
+    );
     this.name = "PulumiCommandError";
   }
 }
@@ -51,8 +54,6 @@ export interface PulumiWorkspaceOptions {
   passphrase: string;
   /** More environment for the engine, its plugins and the program (provider endpoints, attach ports). */
   env?: Record<string, string>;
-  /** Keep the state and home folders on dispose (for `--keep`). */
-  keep?: boolean;
 }
 
 /**
@@ -99,8 +100,14 @@ export class PulumiWorkspace {
     };
   }
 
-  /** Runs `pulumi <args>` in the project folder; rejects with {@link PulumiCommandError} on a non-zero exit. */
-  run(args: string[], opts: { stdin?: string } = {}): Promise<PulumiResult> {
+  /**
+   * Runs `pulumi <args>` in the project folder; rejects with {@link PulumiCommandError} on a non-zero exit.
+   * `onOutput` receives stdout as it comes (the engine's progress).
+   */
+  run(
+    args: string[],
+    opts: { stdin?: string; onOutput?: (text: string) => void } = {},
+  ): Promise<PulumiResult> {
     const fullArgs = [...args, "--non-interactive", "--color", "never"];
     return new Promise((resolve, reject) => {
       const child = spawn(join(this.options.toolsBin, "pulumi"), fullArgs, {
@@ -112,6 +119,7 @@ export class PulumiWorkspace {
       let stderr = "";
       child.stdout.on("data", (chunk: Buffer) => {
         stdout += chunk.toString();
+        opts.onOutput?.(chunk.toString());
       });
       child.stderr.on("data", (chunk: Buffer) => {
         stderr += chunk.toString();
@@ -132,7 +140,7 @@ export class PulumiWorkspace {
   }
 
   async dispose(): Promise<void> {
-    if (!this.options.keep) await rm(this.dir, { recursive: true, force: true });
+    await rm(this.dir, { recursive: true, force: true });
   }
 }
 
