@@ -196,6 +196,46 @@ describe("local Lambda runner", () => {
     expect(fn.coldStarts).toBe(2);
   });
 
+  it("an update runs the new settings in fresh environments; an invocation already running finishes", async () => {
+    const fn = await probe("fn-update", { environment: { RELEASE: "1" } });
+    const before = (await fn.invoke({ action: "env", names: ["RELEASE"] })) as {
+      env: Record<string, string>;
+    };
+    expect(before.env).toEqual({ RELEASE: "1" });
+    const running = fn.invoke({ action: "sleep", ms: 300 });
+    await fn.update({
+      name: "fn-update",
+      bundleFile: bundle.file("probe"),
+      handler: "probe.handler",
+      timeoutSeconds: 5,
+      environment: { RELEASE: "2" },
+    });
+    const after = (await fn.invoke({ action: "env", names: ["RELEASE"] })) as {
+      env: Record<string, string>;
+      invocationsInThisEnvironment: number;
+    };
+    expect(after).toMatchObject({ env: { RELEASE: "2" }, invocationsInThisEnvironment: 1 });
+    expect(await running).toBe("woke");
+    expect(fn.arn).toBe("arn:aws:lambda:us-east-1:000000000000:function:fn-update");
+    await expect(
+      fn.update({
+        name: "fn-renamed",
+        bundleFile: bundle.file("probe"),
+        handler: "probe.handler",
+        timeoutSeconds: 5,
+      }),
+    ).rejects.toThrow(/an update cannot rename it/);
+    await expect(
+      fn.update({
+        name: "fn-update",
+        bundleFile: bundle.file("probe"),
+        handler: "probe.handler",
+        timeoutSeconds: 5,
+        environment: { AWS_REGION: "eu-west-1" },
+      }),
+    ).rejects.toThrow(/environment sets reserved keys AWS_REGION/);
+  });
+
   it("turns a thrown error into an invocation failure and keeps serving", async () => {
     const fn = await probe("fn-throw");
     const failure = await fn.invoke({ action: "throw" }).catch((e: unknown) => e);
