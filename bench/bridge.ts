@@ -16,7 +16,7 @@ import { createIngestHandler, type IngestDeps } from "../src/bridge/ingest";
 import { startLocalBridge } from "../src/bridge/local";
 import { SqsJobQueue } from "../src/bridge/queue";
 import { staticSecretSource } from "../src/bridge/secrets";
-import { verifiersFrom } from "../src/bridge/signature";
+import { webhookAuthFrom } from "../src/bridge/signature";
 import { BridgeStore } from "../src/bridge/store";
 import { createTelemetry } from "../src/bridge/telemetry";
 import { sandboxClientConfig } from "../src/sandbox/aws/env";
@@ -126,20 +126,17 @@ export async function ingestCpu(): Promise<Figure[]> {
     createIngestHandler({
       store,
       queue,
-      verifiers: verifiersFrom(
-        staticSecretSource({
-          resendApiKey: "",
-          clerkSecretKey: "",
-          clerkWebhookSecrets: [secret],
-          resendWebhookSecrets: [],
-        }),
-      ),
+      auth: webhookAuthFrom(staticSecretSource({ clerkWebhookSecret: secret })),
       telemetry,
       maxBodyBytes: 240 * 1024,
     });
   // The handler's own work: verify, parse, decide, answer; store and queue are no-ops here.
   const ownOnly = ingestWith(
-    { claimDelivery: async () => true, releaseDelivery: async () => undefined },
+    {
+      claimDelivery: async () => ({ outcome: "claimed", token: "bench" }),
+      confirmDelivery: async () => true,
+      releaseDelivery: async () => undefined,
+    },
     { send: async () => undefined },
   );
   const event = functionUrlEvent(body, headers);
@@ -213,8 +210,9 @@ function sdkStoreAndQueue(servers: { dynamodb: string; sqs: string; queueUrl: st
       await doc.send(
         new PutCommand({ TableName: "bridge", Item, ConditionExpression: "attribute_not_exists(pk)" }),
       );
-      return true;
+      return { outcome: "claimed", token: "bench" };
     },
+    confirmDelivery: async () => true,
     releaseDelivery: async () => undefined,
   };
   const queue: IngestDeps["queue"] = {

@@ -1,331 +1,35 @@
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { RESEND_REGIONS, TLS_MODES } from "./providers/resend-domain";
+import { parseStackConfig, type StackSettings, stackConfigValues } from "../src/settings/stack-config";
 
 /**
- * The stack configuration, validated as a whole before any resource is declared: a bad stack fails with
- * one message listing every bad key and the command that fixes it, instead of failing one key per run.
+ * The Pulumi-runtime side of the stack configuration: reading it from the running stack. The schema and its
+ * checks live in `src/settings/stack-config.ts`, pure, so the doctor and the bridge share them without
+ * loading `@pulumi/pulumi`; they are re-exported here for the program.
  */
 
-export const PROJECT = "auth-email-pipeline";
-
-const DNS_PROVIDERS = ["cloudflare", "route53"] as const;
-const DMARC_POLICIES = ["none", "quarantine", "reject"] as const;
-const WEBHOOK_MODES = ["manual", "portal"] as const;
-/** CloudWatch Logs accepts only these retention periods. */
-const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 3653];
-
-export type DnsProviderName = (typeof DNS_PROVIDERS)[number];
-export type DmarcPolicy = (typeof DMARC_POLICIES)[number];
-export type ClerkWebhookMode = (typeof WEBHOOK_MODES)[number];
-
-const hostname = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-const emailAddress = /^[^\s@<>"]+@[^\s@<>"]+\.[a-z]{2,63}$/i;
-
-function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, { error: `must be one of ${values.map((v) => `"${v}"`).join(", ")}` });
-}
-
-function integer(min: number, max: number) {
-  return z.coerce
-    .number({ error: "must be a number" })
-    .int({ error: "must be a whole number" })
-    .min(min, { error: `must be at least ${min}` })
-    .max(max, { error: `must be at most ${max}` });
-}
-
-function flag() {
-  return z.stringbool({ error: 'must be "true" or "false"' }).default(false);
-}
-
-/** Structured values (`pulumi config set --path`) reach the program as JSON text. */
-function jsonValue(text: unknown): unknown {
-  if (typeof text !== "string") return text;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-const schema = z.object({
-  sendingDomain: z
-    .string({ error: "is required" })
-    .regex(hostname, { error: "must be a lowercase DNS name" }),
-  dnsZone: z.string({ error: "is required" }).regex(hostname, { error: "must be a lowercase DNS name" }),
-  dnsProvider: oneOf(DNS_PROVIDERS),
-  dnsZoneId: z.string().min(1).optional(),
-  dnsTtl: integer(1, 86400)
-    .refine((ttl) => ttl === 1 || ttl >= 60, { error: "must be 1 (automatic, Cloudflare) or 60-86400" })
-    .default(300),
-  resendRegion: oneOf(RESEND_REGIONS).default("us-east-1"),
-  returnPath: z
-    .string()
-    .regex(/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, {
-      error: "must be 1-63 letters, digits or '-', starting with a letter",
-    })
-    .default("send"),
-  resendTls: oneOf(TLS_MODES).default("opportunistic"),
-  adoptExistingDomain: flag(),
-  openTracking: flag(),
-  clickTracking: flag(),
-  fromName: z.string({ error: "is required" }).min(1, { error: "must not be empty" }).max(64),
-  fromAddress: z.string({ error: "is required" }).regex(emailAddress, { error: "must be an email address" }),
-  replyTo: z.string().regex(emailAddress, { error: "must be an email address" }).optional(),
-  dmarcPolicy: oneOf(DMARC_POLICIES).default("none"),
-  dmarcRua: z
-    .string()
-    .transform((text) => text.split(",").map((part) => part.trim().replace(/^mailto:/, "")))
-    .pipe(z.array(z.string().regex(emailAddress, { error: "must be comma-separated email addresses" })))
-    .optional(),
-  dmarcPct: integer(1, 100).default(100),
-  templates: z
-    .preprocess(
-      jsonValue,
-      z
-        .array(
-          z.string().regex(/^[a-z0-9_]+$/, { error: "must hold template slugs like verification_code" }),
-          {
-            error: 'must be a JSON array of template slugs, e.g. ["verification_code"]',
-          },
-        )
-        .min(1, { error: "must name at least one template" }),
-    )
-    .default(["verification_code", "reset_password_code"]),
-  clerkWebhookMode: oneOf(WEBHOOK_MODES).default("manual"),
-  bridgeMemoryMb: integer(128, 10240).default(256),
-  sendConcurrency: integer(2, 1000).default(5),
-  codeLifetimeSeconds: integer(60, 86400).default(600),
-  logRetentionDays: integer(1, 3653)
-    .refine((days) => LOG_RETENTION_DAYS.includes(days), {
-      error: `must be one of ${LOG_RETENTION_DAYS.join(", ")} (CloudWatch Logs retention values)`,
-    })
-    .default(30),
-  extraHeaders: z
-    .preprocess(
-      jsonValue,
-      z.record(z.string(), z.string(), {
-        error: 'must be a JSON object of header names to values, e.g. {"X-Team":"auth"}',
-      }),
-    )
-    .optional(),
-  verificationTimeoutSeconds: integer(30, 72 * 3600).default(1800),
-  verificationPollSeconds: integer(1, 600).default(15),
-  alarmTarget: z
-    .string()
-    .refine((t) => emailAddress.test(t) || /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(t), {
-      error: "must be an email address or an SNS topic ARN",
-    })
-    .optional(),
-  bounceRateAlarmPercent: z.coerce.number({ error: "must be a number" }).gt(0).max(100).default(4),
-  complaintRateAlarmPercent: z.coerce.number({ error: "must be a number" }).gt(0).max(100).default(0.1),
-});
-
-type ParsedConfig = z.output<typeof schema>;
-
-/** How to fix each key; shown next to the problem so the message is enough to act on. */
-const FIXES: Record<string, string> = {
-  sendingDomain:
-    "pulumi config set sendingDomain auth.example.com (a subdomain keeps auth mail's reputation apart)",
-  dnsZone: "pulumi config set dnsZone example.com",
-  dnsProvider: "pulumi config set dnsProvider cloudflare (or route53)",
-  dnsZoneId: "pulumi config rm dnsZoneId (looked up by dnsZone when unset)",
-  dnsTtl: "pulumi config set dnsTtl 300 (1 means automatic on Cloudflare)",
-  resendRegion: "pulumi config set resendRegion us-east-1",
-  returnPath: "pulumi config set returnPath send",
-  resendTls: "pulumi config set resendTls opportunistic",
-  adoptExistingDomain: "pulumi config set adoptExistingDomain true",
-  openTracking: "pulumi config set openTracking false",
-  clickTracking: "pulumi config set clickTracking false",
-  fromName: 'pulumi config set fromName "Example Auth"',
-  fromAddress: "pulumi config set fromAddress auth@<sendingDomain>",
-  replyTo: "pulumi config set replyTo support@example.com",
-  dmarcPolicy: "pulumi config set dmarcPolicy none (then quarantine, then reject)",
-  dmarcRua: "pulumi config set dmarcRua dmarc-reports@example.com",
-  dmarcPct: "pulumi config set dmarcPct 100",
-  templates: "pulumi config set --path 'templates[0]' verification_code",
-  clerkWebhookMode: "pulumi config set clerkWebhookMode manual (or portal)",
-  bridgeMemoryMb: "pulumi config set bridgeMemoryMb 256",
-  sendConcurrency: "pulumi config set sendConcurrency 5",
-  codeLifetimeSeconds: "pulumi config set codeLifetimeSeconds 600",
-  logRetentionDays: "pulumi config set logRetentionDays 30",
-  extraHeaders: `pulumi config set extraHeaders '{"X-Entity-Ref-ID":"auth"}'`,
-  verificationTimeoutSeconds: "pulumi config set verificationTimeoutSeconds 1800",
-  verificationPollSeconds: "pulumi config set verificationPollSeconds 15",
-  alarmTarget: "pulumi config set alarmTarget oncall@example.com (or an SNS topic ARN)",
-  bounceRateAlarmPercent: "pulumi config set bounceRateAlarmPercent 4",
-  complaintRateAlarmPercent: "pulumi config set complaintRateAlarmPercent 0.1",
-};
-
-const CONFIG_KEYS = Object.keys(FIXES);
-
-export interface ConfigProblem {
-  key: string;
-  message: string;
-  fix: string;
-}
-
-/** Every problem of a stack config at once; the message never contains a secret value. */
-export class StackConfigError extends Error {
-  constructor(readonly problems: ConfigProblem[]) {
-    super(
-      `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-        problems.map((p) => `  - ${PROJECT}:${p.key} ${p.message}.\n    fix: ${p.fix}`).join("\n"),
-    );
-    this.name = "StackConfigError";
-  }
-}
-
-/** A secret the program needs, with where it may come from. */
-interface SecretSpec {
-  key: string;
-  env?: string;
-  prefix: string;
-  required: boolean;
-}
-
-export interface SecretValues {
-  resendApiKey: string;
-  clerkSecretKey: string;
-  clerkWebhookSigningSecret?: string;
-}
-
-export interface ConfigSource {
-  /** Plain config values by key without the project prefix, as `pulumi config` holds them. */
-  values: Record<string, string | undefined>;
-  /** Whether a key (`project:key` or `provider:key`) was set with `pulumi config set --secret`. */
-  isSecret(fullKey: string): boolean;
-  env: Record<string, string | undefined>;
-}
-
-export type StackSettings = ParsedConfig & { secrets: SecretValues };
-
-const SECRET_SPECS: SecretSpec[] = [
-  { key: "resendApiKey", env: "RESEND_API_KEY", prefix: "re_", required: true },
-  { key: "clerkSecretKey", env: "CLERK_SECRET_KEY", prefix: "sk_", required: true },
-  // The Clerk signing secret exists only once the endpoint is registered by hand (manual mode), so it may be
-  // absent on the first `pulumi up`; the Clerk cutover then waits for it (see infra/index.ts).
-  { key: "clerkWebhookSigningSecret", prefix: "whsec_", required: false },
-];
-
-function readSecrets(source: ConfigSource, problems: ConfigProblem[]) {
-  const found: Record<string, string> = {};
-  for (const spec of SECRET_SPECS) {
-    const setSecret = `pulumi config set --secret ${spec.key} ${spec.prefix}...`;
-    const configured = source.values[spec.key];
-    if (configured !== undefined && !source.isSecret(`${PROJECT}:${spec.key}`)) {
-      problems.push({
-        key: spec.key,
-        message: "is stored in plain text in the stack file",
-        fix: `pulumi config rm ${spec.key} && ${setSecret}`,
-      });
-      continue;
-    }
-    const value = configured ?? (spec.env ? source.env[spec.env] : undefined);
-    if (value === undefined || value === "") {
-      if (spec.required) {
-        const envHint = spec.env ? ` (or export ${spec.env})` : "";
-        problems.push({ key: spec.key, message: "is required", fix: `${setSecret}${envHint}` });
-      }
-      continue;
-    }
-    if (!value.startsWith(spec.prefix)) {
-      problems.push({ key: spec.key, message: `must start with "${spec.prefix}"`, fix: setSecret });
-      continue;
-    }
-    found[spec.key] = value;
-  }
-  return found as unknown as SecretValues;
-}
-
-/**
- * Checks between keys. They run on the raw values (not after the schema, which skips refinements once any
- * key is bad) so one run reports them alongside the per-key problems; a check is skipped when one of its
- * keys is already reported.
- */
-function crossFieldProblems(values: Record<string, string | undefined>, bad: Set<string>): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  const usable = (...keys: string[]) => keys.every((key) => !bad.has(key));
-  const { sendingDomain, dnsZone, fromAddress } = values;
-  const problem = (key: string, message: string) => problems.push({ key, message, fix: FIXES[key] ?? "" });
-  if (sendingDomain && dnsZone && usable("sendingDomain", "dnsZone")) {
-    if (sendingDomain !== dnsZone && !sendingDomain.endsWith(`.${dnsZone}`)) {
-      problem("sendingDomain", `must be inside the DNS zone "${dnsZone}"`);
-    }
-  }
-  if (sendingDomain && fromAddress && usable("sendingDomain", "fromAddress")) {
-    if (!fromAddress.toLowerCase().endsWith(`@${sendingDomain}`)) {
-      problem("fromAddress", `must be an address at the sending domain "${sendingDomain}"`);
-    }
-  }
-  const policy = values.dmarcPolicy ?? "none";
-  if (policy !== "none" && !values.dmarcRua && usable("dmarcPolicy")) {
-    problem(
-      "dmarcRua",
-      `is required once dmarcPolicy is "${policy}": tightening DMARC without aggregate reports hides what it rejects`,
-    );
-  }
-  return problems;
-}
-
-/** Validates a stack config; throws a StackConfigError naming every bad key. Pure: no Pulumi runtime. */
-export function parseStackConfig(source: ConfigSource): StackSettings {
-  const problems: ConfigProblem[] = [];
-  const known = new Set([...CONFIG_KEYS, ...SECRET_SPECS.map((s) => s.key), "cloudflare:apiToken"]);
-  const unknownKeys = Object.keys(source.values).filter((key) => !known.has(key));
-  for (const key of unknownKeys) {
-    problems.push({ key, message: "is not a setting of this project", fix: `pulumi config rm ${key}` });
-  }
-  const parsed = schema.safeParse(source.values);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const key = String(issue.path[0] ?? "config");
-      problems.push({ key, message: issue.message, fix: FIXES[key] ?? "see docs/pulumi.md" });
-    }
-  }
-  problems.push(...crossFieldProblems(source.values, new Set(problems.map((p) => p.key))));
-  const secrets = readSecrets(source, problems);
-  // Read from the raw value so a plain-text token is reported alongside any other bad key, not after it.
-  if (source.values.dnsProvider === "cloudflare") {
-    const token = "cloudflare:apiToken";
-    const configuredToken = source.values[token];
-    if (configuredToken !== undefined && !source.isSecret(token)) {
-      problems.push({
-        key: token,
-        message: "is stored in plain text in the stack file",
-        fix: "pulumi config rm cloudflare:apiToken && pulumi config set --secret cloudflare:apiToken <token>",
-      });
-    }
-  }
-  if (problems.length > 0 || !parsed.success) throw new StackConfigError(problems);
-  return { ...parsed.data, secrets };
-}
+export {
+  type ClerkWebhookMode,
+  type ConfigProblem,
+  type ConfigSource,
+  type DmarcPolicy,
+  type DnsProviderName,
+  PROJECT,
+  parseStackConfig,
+  type SecretValues,
+  StackConfigError,
+  type StackSettings,
+  stackConfigValues,
+} from "../src/settings/stack-config";
 
 /** `isConfigSecret` is exported by the runtime at run time but left out of its type declarations. */
 const runtimeInternals = pulumi.runtime as unknown as { isConfigSecret?: (fullKey: string) => boolean };
 
-/**
- * The values {@link parseStackConfig} reads from a full stack config (`project:key` → value, as the CLI hands
- * it to the program): the project's keys without their prefix, plus the provider keys it checks.
- */
-export function stackConfigValues(
-  fullConfig: Record<string, string>,
-  project = PROJECT,
-): Record<string, string> {
-  const values: Record<string, string> = {};
-  const prefix = `${project}:`;
-  for (const [fullKey, value] of Object.entries(fullConfig)) {
-    if (fullKey.startsWith(prefix)) values[fullKey.slice(prefix.length)] = value;
-    else if (fullKey === "cloudflare:apiToken") values[fullKey] = value;
-  }
-  return values;
-}
-
-/** Reads the running stack's config from the Pulumi runtime and validates it. */
+/** Reads the running stack's config and name from the Pulumi runtime and validates them. */
 export function loadStackConfig(): StackSettings {
   return parseStackConfig({
     values: stackConfigValues(pulumi.runtime.allConfig(), pulumi.getProject()),
     isSecret: (fullKey) => runtimeInternals.isConfigSecret?.(fullKey) ?? false,
     env: process.env,
+    stack: pulumi.getStack(),
   });
 }

@@ -16,8 +16,9 @@ export interface BridgeAlarmArgs {
 const RATE_PERIOD_SECONDS = 3600;
 
 /**
- * Alarms on what needs a human: anything in the DLQ (an event the worker gave up on), handler errors, and
- * bounce or complaint rates over the thresholds mailbox providers act on. Rates are metric math over the
+ * Alarms on what needs a human: anything in the DLQ (an event the worker gave up on), handler errors, ingest
+ * refusing webhooks at its reserved concurrency, and bounce or complaint rates over the thresholds mailbox
+ * providers act on. Rates are metric math over the
  * bridge's own counters so they measure this stack's auth mail only.
  */
 export function bridgeAlarms(name: string, args: BridgeAlarmArgs, opts: pulumi.CustomResourceOptions) {
@@ -59,6 +60,17 @@ export function bridgeAlarms(name: string, args: BridgeAlarmArgs, opts: pulumi.C
       dimensions: { FunctionName: args.functionNames[role] },
       statistic: "Sum",
     }),
+  );
+  // The senders retry a throttled delivery, but a code retried minutes later may already be stale.
+  const ingestThrottles = anyInFiveMinutes(
+    "ingest-throttles",
+    "The bridge ingest function is refusing webhooks at its reserved concurrency: raise ingestReservedConcurrency.",
+    {
+      namespace: "AWS/Lambda",
+      metricName: "Throttles",
+      dimensions: { FunctionName: args.functionNames.ingest },
+      statistic: "Sum",
+    },
   );
   const rate = (id: string, label: string, metricName: string, threshold: number) =>
     new aws.cloudwatch.MetricAlarm(
@@ -105,5 +117,5 @@ export function bridgeAlarms(name: string, args: BridgeAlarmArgs, opts: pulumi.C
     );
   const bounceRate = rate("bounce", "Hard-bounce rate", METRICS.bouncedHard, args.bounceRatePercent);
   const complaintRate = rate("complaint", "Complaint rate", METRICS.complained, args.complaintRatePercent);
-  return { dlqDepth, errors, bounceRate, complaintRate };
+  return { dlqDepth, errors, ingestThrottles, bounceRate, complaintRate };
 }

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DnsAdapter, PublishedRecord } from "../dns";
-import { assignRecords, type DmarcSettings, dmarcValue, type RecordSlot, resendSlots } from "../dns/records";
+import type { RecordProfile } from "../dns/profiles";
+import { type DmarcSettings, dmarcValue } from "../dns/records";
+import { publishResendRecords } from "../dns/resend-records";
 import { DomainVerification } from "../providers/domain-verification";
 import { ResendDomain } from "../providers/resend-domain";
 
@@ -11,6 +13,8 @@ export interface SendingDomainArgs {
   zone: string;
   region: string;
   returnPath: string;
+  /** The record shape Resend issued for the domain (`resendRecordProfile`). */
+  recordProfile: RecordProfile;
   tls: string;
   openTracking: boolean;
   clickTracking: boolean;
@@ -60,22 +64,17 @@ export class SendingDomain extends pulumi.ComponentResource {
       parent,
     );
 
-    const slots: RecordSlot[] = resendSlots(args.domain, args.returnPath);
-    const assigned = domain.records.apply((records) => assignRecords(records, slots, args.zone));
-    const published = slots.map((slot) =>
-      args.dns.publish(
-        `${name}-${kebab(slot.id)}`,
-        {
-          slot: slot.id,
-          fqdn: slot.fqdn,
-          type: slot.type,
-          content: assigned.apply((values) => values[slot.id].content),
-          priority:
-            slot.type === "MX" ? assigned.apply((values) => values[slot.id].priority ?? 0) : undefined,
-          description: slot.description,
-        },
-        parent,
-      ),
+    const published = publishResendRecords(
+      name,
+      {
+        profile: args.recordProfile,
+        sendingDomain: args.domain,
+        zone: args.zone,
+        returnPath: args.returnPath,
+        records: domain.records,
+        dns: args.dns,
+      },
+      parent,
     );
     const dmarc = args.dns.publish(
       `${name}-dmarc`,
@@ -86,7 +85,8 @@ export class SendingDomain extends pulumi.ComponentResource {
         content: dmarcValue(args.dmarc),
         description: `DMARC p=${args.dmarc.policy}`,
       },
-      parent,
+      // After Resend's records, so an answer of another shape stops the run before any record is written.
+      { ...parent, dependsOn: published.map((record) => record.resource) },
     );
 
     const records = pulumi.all(published.map(recordOutput));
@@ -124,15 +124,11 @@ export class SendingDomain extends pulumi.ComponentResource {
 }
 
 function recordOutput(record: PublishedRecord): pulumi.Output<RecordOutput> {
-  return pulumi.all([record.value, record.priority]).apply(([value, priority]) => ({
-    name: record.name,
+  return pulumi.all([record.name, record.value, record.priority]).apply(([name, value, priority]) => ({
+    name,
     type: record.type,
     value,
     ttl: record.ttl,
     ...(priority === undefined ? {} : { priority }),
   }));
-}
-
-function kebab(id: string): string {
-  return id.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }

@@ -1,7 +1,7 @@
 import type { DnsProviderName } from "../config";
 import { cloudflareDns } from "./cloudflare";
 import { route53Dns } from "./route53";
-import type { DnsAdapter, DnsAdapterSettings } from "./types";
+import { type DnsAdapter, type DnsAdapterSettings, recordOptions } from "./types";
 
 export type { DnsAdapter, DnsAdapterSettings, DnsRecordSpec, PublishedRecord } from "./types";
 
@@ -11,6 +11,11 @@ const ADAPTERS: Record<DnsProviderName, (settings: DnsAdapterSettings) => DnsAda
   route53: route53Dns,
 };
 
+/** The adapter for `provider`; every record it publishes is replaced delete-first (see `recordOptions`). */
 export function dnsAdapter(provider: DnsProviderName, settings: DnsAdapterSettings): DnsAdapter {
-  return ADAPTERS[provider](settings);
+  const adapter = ADAPTERS[provider](settings);
+  return {
+    provider: adapter.provider,
+    publish: (name, spec, opts) => adapter.publish(name, spec, recordOptions(opts)),
+  };
 }

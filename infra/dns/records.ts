@@ -1,59 +1,18 @@
 import type { DmarcPolicy } from "../config";
 import type { ResendDnsRecord } from "../providers/resend-domain";
+import {
+  issuedProfile,
+  type RecordProfile,
+  RecordProfileMismatchError,
+  type RecordSlot,
+  recordLabel,
+  resendRecordFqdn,
+  type SlotId,
+  UnexpectedRecordsError,
+} from "./profiles";
 
-/**
- * The records a sending domain needs, one fixed slot each. Names and types are known from the config alone,
- * so `pulumi preview` lists every record before Resend has created the domain; only the values wait for it.
- */
-
-export type RecordType = "TXT" | "MX" | "CNAME";
-
-export type SlotId = "dkim" | "spfMx" | "spfTxt";
-
-export interface RecordSlot {
-  id: SlotId;
-  /** Resend's `record` field for this slot. */
-  resendRecord: string;
-  type: RecordType;
-  /** Fully qualified name, no trailing dot. */
-  fqdn: string;
-  description: string;
-}
-
-/** The classic Resend profile: DKIM TXT, return-path MX and return-path SPF TXT. */
-export function resendSlots(sendingDomain: string, returnPath: string): RecordSlot[] {
-  return [
-    {
-      id: "dkim",
-      resendRecord: "DKIM",
-      type: "TXT",
-      fqdn: `resend._domainkey.${sendingDomain}`,
-      description: "Resend DKIM key",
-    },
-    {
-      id: "spfMx",
-      resendRecord: "SPF",
-      type: "MX",
-      fqdn: `${returnPath}.${sendingDomain}`,
-      description: "Resend return-path MX",
-    },
-    {
-      id: "spfTxt",
-      resendRecord: "SPF",
-      type: "TXT",
-      fqdn: `${returnPath}.${sendingDomain}`,
-      description: "Resend return-path SPF",
-    },
-  ];
-}
-
-/** Resend names records relative to the zone apex, sometimes as FQDNs; this gives the FQDN either way. */
-export function resendRecordFqdn(name: string, zone: string): string {
-  const bare = name.replace(/\.$/, "").toLowerCase();
-  if (bare === zone || bare.endsWith(`.${zone}`)) return bare;
-  if (bare === "@" || bare === "") return zone;
-  return `${bare}.${zone}`;
-}
+export type { RecordType, SlotId } from "./profiles";
+export { resendRecordFqdn } from "./profiles";
 
 /** Resend quotes TXT values in some answers and not in others; DNS writers add their own quoting. */
 export function unquoteTxt(value: string): string {
@@ -65,54 +24,95 @@ export function unquoteTxt(value: string): string {
 }
 
 export interface SlotValue {
+  /** The record's name: the slot's own, or the one Resend picked (DKIM CNAME tokens). */
+  fqdn: string;
   content: string;
   priority?: number;
 }
 
-function describe(r: ResendDnsRecord): string {
-  return `${r.record} ${r.type} ${r.name}`;
+/** What the program declared: a profile's slots for one sending domain. */
+export interface RecordPlan {
+  profile: RecordProfile;
+  sendingDomain: string;
+  slots: RecordSlot[];
+}
+
+/** Names Resend picks for DKIM CNAMEs: one label under `_domainkey` of the sending domain. */
+function isSelectorName(fqdn: string, sendingDomain: string): boolean {
+  const suffix = `._domainkey.${sendingDomain}`;
+  return fqdn.endsWith(suffix) && !fqdn.slice(0, -suffix.length).includes(".");
 }
 
 /**
- * Maps Resend's records onto the slots. Anything the profile does not expect (CNAME-form SPF or DKIM,
- * receiving MX, tracking records, a name outside the slot) fails with the records listed: writing a
- * guessed record would leave the domain unverifiable with no clue why.
+ * Maps Resend's records onto the plan's slots. Records of another profile fail with the setting that
+ * fixes it; anything no profile expects (receiving MX, tracking records, a name outside the slots) fails
+ * with the records listed: writing a guessed record would leave the domain unverifiable with no clue why.
  */
 export function assignRecords(
   records: ResendDnsRecord[],
-  slots: RecordSlot[],
+  plan: RecordPlan,
   zone: string,
+  stack?: string,
 ): Record<SlotId, SlotValue> {
-  const assigned: Partial<Record<SlotId, SlotValue>> = {};
+  const issued = issuedProfile(records);
+  if (issued && issued !== plan.profile) {
+    throw new RecordProfileMismatchError(plan.profile, issued, records, zone, plan.sendingDomain, stack);
+  }
+  const assigned = new Map<SlotId, SlotValue>();
   const unexpected: string[] = [];
+  const picked: { record: ResendDnsRecord; fqdn: string }[] = [];
+  const slotValue = (record: ResendDnsRecord, fqdn: string): SlotValue | undefined => {
+    const content = record.type === "TXT" ? unquoteTxt(record.value) : record.value.trim().replace(/\.$/, "");
+    if (record.type !== "MX") return { fqdn, content };
+    if (typeof record.priority !== "number") {
+      unexpected.push(`${recordLabel(record, zone)} (MX without a priority)`);
+      return undefined;
+    }
+    return { fqdn, content, priority: record.priority };
+  };
   for (const record of records) {
     const fqdn = resendRecordFqdn(record.name, zone);
-    const slot = slots.find(
-      (s) => s.resendRecord === record.record && s.type === record.type && s.fqdn === fqdn,
+    const fits = (s: RecordSlot) => s.resendRecord === record.record && s.type === record.type;
+    const named = plan.slots.find((s) => fits(s) && s.fqdn === fqdn);
+    if (named && !assigned.has(named.id)) {
+      const value = slotValue(record, fqdn);
+      if (value) assigned.set(named.id, value);
+    } else if (
+      !named &&
+      plan.slots.some((s) => fits(s) && !s.fqdn) &&
+      isSelectorName(fqdn, plan.sendingDomain)
+    ) {
+      picked.push({ record, fqdn });
+    } else {
+      unexpected.push(recordLabel(record, zone));
+    }
+  }
+  // Names Resend picked go to their slots in name order, so a refresh never swaps two records' slots.
+  const open = plan.slots.filter((s) => !s.fqdn);
+  picked.sort((a, b) => (a.fqdn < b.fqdn ? -1 : a.fqdn > b.fqdn ? 1 : 0));
+  for (const { record, fqdn } of picked) {
+    const slot = open.find(
+      (s) => s.resendRecord === record.record && s.type === record.type && !assigned.has(s.id),
     );
-    if (!slot || assigned[slot.id]) {
-      unexpected.push(describe(record));
-      continue;
-    }
-    const content = record.type === "TXT" ? unquoteTxt(record.value) : record.value.replace(/\.$/, "");
-    if (record.type === "MX" && typeof record.priority !== "number") {
-      unexpected.push(`${describe(record)} (MX without a priority)`);
-      continue;
-    }
-    assigned[slot.id] = record.type === "MX" ? { content, priority: record.priority } : { content };
+    const value = slot ? slotValue(record, fqdn) : undefined;
+    if (slot && value) assigned.set(slot.id, value);
+    else if (!slot) unexpected.push(recordLabel(record, zone));
   }
-  const missing = slots.filter((s) => !assigned[s.id]).map((s) => `${s.resendRecord} ${s.type} ${s.fqdn}`);
+  const missing = plan.slots
+    .filter((s) => !assigned.has(s.id))
+    .map((s) => `${s.resendRecord} ${s.type} ${s.fqdn ?? `<selector>._domainkey.${plan.sendingDomain}`}`);
   if (unexpected.length > 0 || missing.length > 0) {
-    const lines = [
-      "Resend returned DNS records this program's profile does not expect, so none were written.",
-      ...(unexpected.length ? [`  unexpected: ${unexpected.join("; ")}`] : []),
-      ...(missing.length ? [`  missing:    ${missing.join("; ")}`] : []),
-      "  fix: compare the domain's records in the Resend dashboard with resendSlots() in infra/dns/records.ts",
-      "       and add a slot for the new shape (CNAME-form SPF/DKIM needs its own slots).",
-    ];
-    throw new Error(lines.join("\n"));
+    throw new UnexpectedRecordsError(
+      [
+        `Resend returned DNS records the "${plan.profile}" profile does not expect, so none were written.`,
+        ...(unexpected.length ? [`  unexpected: ${unexpected.join("; ")}`] : []),
+        ...(missing.length ? [`  missing:    ${missing.join("; ")}`] : []),
+        "  fix: compare the domain's records in the Resend dashboard with the profiles in infra/dns/profiles.ts;",
+        "       this program writes a sending-only domain without tracking (no receiving MX, no tracking CNAME).",
+      ].join("\n"),
+    );
   }
-  return assigned as Record<SlotId, SlotValue>;
+  return Object.fromEntries(assigned) as Record<SlotId, SlotValue>;
 }
 
 export interface DmarcSettings {

@@ -6,7 +6,8 @@ import type { DnsAdapter, DnsAdapterSettings, DnsRecordSpec, PublishedRecord } f
 /**
  * Route53 stores a TXT value as quoted character-strings of at most 255 bytes. The provider adds the outer
  * quotes itself, so a long value is written as `part1""part2`, which Route53 reads as two strings of one
- * record. MX values carry their preference: `10 feedback-smtp.us-east-1.amazonses.com`.
+ * record. MX values carry their preference: `10 feedback-smtp.us-east-1.amazonses.com`; CNAME values are the
+ * bare target.
  */
 export function route53Value(type: string, content: string, priority?: number): string {
   if (type === "TXT") return splitTxt(content).join('""');
@@ -36,7 +37,7 @@ export function route53Dns(settings: DnsAdapterSettings): DnsAdapter {
       );
       return {
         resource: record,
-        name: spec.fqdn,
+        name: pulumi.output(spec.fqdn),
         type: spec.type,
         value,
         ttl: settings.ttl,

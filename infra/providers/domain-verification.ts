@@ -165,13 +165,16 @@ class DomainVerificationProvider implements pulumi.dynamic.ResourceProvider {
         throw new Error(
           `Resend could not verify ${name} (status ${status}). Failing records: ` +
             `${describeRecords(domain.records, ["failed", "temporary_failure"])}. Check that each is published ` +
-            "in DNS exactly as ResendDomain.records lists it (CNAMEs not proxied), then deploy again.",
+            "in DNS exactly as ResendDomain.records lists it (CNAMEs DNS-only: not proxied, not flattened), then " +
+            "deploy again.",
         );
       }
       if (Date.now() >= deadline) {
+        // Resend reads a CNAME-form return path with one of its two CNAMEs found as partially verified.
+        const pair = status === "partially_verified" ? " Both return-path CNAMEs are required." : "";
         throw new Error(
           `${name} was not verified within ${inputs.timeoutSeconds} s (status ${status}). Still pending: ` +
-            `${describeRecords(domain.records, ["pending", "not_started", "temporary_failure"])}. Check that ` +
+            `${describeRecords(domain.records, ["pending", "not_started", "temporary_failure"])}.${pair} Check that ` +
             "these records resolve publicly with the values in ResendDomain.records, or raise timeoutSeconds: " +
             "DNS propagation can take hours.",
         );

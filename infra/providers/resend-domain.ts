@@ -116,10 +116,12 @@ function validateDomainInputs(news: Record<string, unknown>): {
   return { inputs, failures };
 }
 
-// TXT values come back quoted from GET but unquoted from create; one spelling keeps DNS records stable.
+// TXT values come back quoted from GET but unquoted from create, a long one possibly as several quoted
+// strings (`"p=…" "…"`); one spelling keeps the DNS records built on them stable.
 function unquote(type: string, value: string): string {
-  return type === "TXT" && value.length >= 2 && value.startsWith('"') && value.endsWith('"')
-    ? value.slice(1, -1)
+  const trimmed = value.trim();
+  return type === "TXT" && trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"')
+    ? trimmed.slice(1, -1).replace(/"\s*"/g, "")
     : value;
 }
 

@@ -1,3 +1,17 @@
+import {
+  CODE_LIFETIME_SECONDS,
+  describeProblem,
+  type FieldResult,
+  parseCodeLifetime,
+  parseCodeLifetimes,
+  parseDisplayName,
+  parseEmailAddress,
+  parseExtraHeaders,
+  parseReplyTo,
+  parseStackName,
+  parseWholeNumber,
+} from "../settings/fields";
+
 /**
  * The bridge's environment, parsed once at cold start. Every problem is reported together, each naming
  * the variable and the fix, so a misconfigured deploy fails on its first invocation with one clear error.
@@ -21,6 +35,8 @@ export interface BridgeConfig {
   fromName: string;
   replyTo: string | undefined;
   codeLifetimeSeconds: number;
+  /** Lifetimes per Clerk template slug, replacing the built-in ones (src/bridge/clerk-templates.ts). */
+  codeLifetimes: Readonly<Record<string, number>>;
   stack: string;
   extraHeaders: Record<string, string>;
   clerkApiUrl: string | undefined;
@@ -29,7 +45,7 @@ export interface BridgeConfig {
   maxBodyBytes: number;
 }
 
-export const DEFAULT_CODE_LIFETIME_SECONDS = 600;
+export const DEFAULT_CODE_LIFETIME_SECONDS = CODE_LIFETIME_SECONDS.default;
 export const DEFAULT_MAX_BODY_BYTES = 240 * 1024;
 
 export class BridgeConfigError extends Error {
@@ -52,13 +68,14 @@ export const SECRETS_BY_ROLE: Record<BridgeRole, Array<keyof SecretParameterName
   worker: ["resendApiKey", "clerkSecretKey"],
 };
 
-const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+type Env = Record<string, string | undefined>;
 
-export function readBridgeConfig(
-  role: BridgeRole,
-  env: Record<string, string | undefined> = process.env,
-): BridgeConfig {
+/**
+ * Reads and checks the environment the program gives the handlers (infra/components/bounce-bridge.ts). The
+ * settings that come from the stack config go through the program's own field parsers (src/settings/fields),
+ * so whatever `pulumi up` deployed is accepted here, and what is refused here was refused at preview.
+ */
+export function readBridgeConfig(role: BridgeRole, env: Env = process.env): BridgeConfig {
   const problems: string[] = [];
   const required = (name: string, hint: string): string => {
     const value = env[name]?.trim();
@@ -66,6 +83,12 @@ export function readBridgeConfig(
     return value ?? "";
   };
   const optional = (name: string): string | undefined => env[name]?.trim() || undefined;
+  /** A stack setting, checked untrimmed by the program's parser for `key`. */
+  const stackSetting = <T>(name: string, key: string, result: FieldResult<T>, fallback: T): T => {
+    if (result.ok) return result.value;
+    problems.push(`${describeProblem(name, result.problem)}: fix the stack's ${key} and run pulumi up`);
+    return fallback;
+  };
 
   const tableName = required("BRIDGE_TABLE_NAME", "set it to the bridge's DynamoDB table name");
   const queueUrl =
@@ -85,42 +108,47 @@ export function readBridgeConfig(
   let fromAddress = "";
   let fromName = "";
   let replyTo: string | undefined;
+  let extraHeaders: Record<string, string> = {};
   if (role === "worker") {
-    fromAddress = required("BRIDGE_FROM_ADDRESS", "set it to an address on the sending domain");
-    if (fromAddress && !EMAIL.test(fromAddress)) {
-      problems.push(
-        `BRIDGE_FROM_ADDRESS "${fromAddress}" is not an email address: use e.g. auth@mail.example.com`,
+    if (required("BRIDGE_FROM_ADDRESS", "set it to an address on the sending domain")) {
+      const raw = env.BRIDGE_FROM_ADDRESS ?? "";
+      fromAddress = stackSetting("BRIDGE_FROM_ADDRESS", "fromAddress", parseEmailAddress(raw), "");
+    }
+    if (required("BRIDGE_FROM_NAME", "set it to the display name recipients see")) {
+      fromName = stackSetting(
+        "BRIDGE_FROM_NAME",
+        "fromName",
+        parseDisplayName(env.BRIDGE_FROM_NAME ?? ""),
+        "",
       );
     }
-    fromName = required("BRIDGE_FROM_NAME", "set it to the display name recipients see");
-    if (/[<>"\r\n]/.test(fromName)) {
-      problems.push(
-        'BRIDGE_FROM_NAME must not contain <, >, " or line breaks: they would break the From header',
-      );
+    replyTo = stackSetting("BRIDGE_REPLY_TO", "replyTo", parseReplyTo(env.BRIDGE_REPLY_TO), undefined);
+    if (env.BRIDGE_EXTRA_HEADERS !== undefined) {
+      const headers = parseJson(env.BRIDGE_EXTRA_HEADERS, '{"X-Header":"value"}');
+      const parsed = headers.ok ? parseExtraHeaders(headers.value) : headers;
+      extraHeaders = stackSetting("BRIDGE_EXTRA_HEADERS", "extraHeaders", parsed, {});
     }
-    replyTo = optional("BRIDGE_REPLY_TO");
-    if (replyTo && !EMAIL.test(replyTo))
-      problems.push(`BRIDGE_REPLY_TO "${replyTo}" is not an email address`);
   }
 
-  const codeLifetimeSeconds = positiveInteger(
-    env.BRIDGE_CODE_LIFETIME_SECONDS,
-    DEFAULT_CODE_LIFETIME_SECONDS,
-    "BRIDGE_CODE_LIFETIME_SECONDS",
-    problems,
-  );
-  const maxBodyBytes = positiveInteger(
-    env.BRIDGE_MAX_BODY_BYTES,
-    DEFAULT_MAX_BODY_BYTES,
-    "BRIDGE_MAX_BODY_BYTES",
-    problems,
-  );
-  const stack = required("BRIDGE_STACK", "set it to the Pulumi stack name (used in email tags)");
-  if (stack && !/^[A-Za-z0-9_-]{1,256}$/.test(stack)) {
-    problems.push(`BRIDGE_STACK "${stack}" may only hold letters, digits, _ and - (Resend tag rules)`);
+  const codeLifetimeSeconds =
+    env.BRIDGE_CODE_LIFETIME_SECONDS === undefined
+      ? DEFAULT_CODE_LIFETIME_SECONDS
+      : stackSetting(
+          "BRIDGE_CODE_LIFETIME_SECONDS",
+          "codeLifetimeSeconds",
+          parseCodeLifetime(env.BRIDGE_CODE_LIFETIME_SECONDS),
+          DEFAULT_CODE_LIFETIME_SECONDS,
+        );
+  let codeLifetimes: Record<string, number> = {};
+  if (env.BRIDGE_CODE_LIFETIMES !== undefined) {
+    const lifetimes = parseJson(env.BRIDGE_CODE_LIFETIMES, '{"invitation":604800}');
+    const parsed = lifetimes.ok ? parseCodeLifetimes(lifetimes.value) : lifetimes;
+    codeLifetimes = stackSetting("BRIDGE_CODE_LIFETIMES", "codeLifetimes", parsed, {});
   }
+  const maxBodyBytes = positiveInteger(env.BRIDGE_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES, problems);
+  let stack = required("BRIDGE_STACK", "set it to the Pulumi stack name (used in email tags)");
+  if (stack) stack = stackSetting("BRIDGE_STACK", "name", parseStackName(env.BRIDGE_STACK ?? ""), "");
 
-  const extraHeaders = role === "worker" ? parseExtraHeaders(env.BRIDGE_EXTRA_HEADERS, problems) : {};
   if (problems.length > 0) throw new BridgeConfigError(problems);
   return {
     tableName,
@@ -130,6 +158,7 @@ export function readBridgeConfig(
     fromName,
     replyTo,
     codeLifetimeSeconds,
+    codeLifetimes,
     stack,
     extraHeaders,
     clerkApiUrl: optional("BRIDGE_CLERK_API_URL"),
@@ -138,44 +167,23 @@ export function readBridgeConfig(
   };
 }
 
-function positiveInteger(
-  raw: string | undefined,
-  fallback: number,
-  name: string,
-  problems: string[],
-): number {
+/** `BRIDGE_MAX_BODY_BYTES` is the bridge's own knob (no stack setting); blank means the default. */
+function positiveInteger(raw: string | undefined, fallback: number, problems: string[]): number {
   if (raw === undefined || raw.trim() === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    problems.push(
-      `${name} "${raw}" is not a positive whole number of ${name.endsWith("BYTES") ? "bytes" : "seconds"}`,
-    );
-    return fallback;
-  }
-  return value;
+  const parsed = parseWholeNumber(raw, 1, Number.MAX_SAFE_INTEGER);
+  if (parsed.ok) return parsed.value;
+  problems.push(`BRIDGE_MAX_BODY_BYTES "${raw}" ${parsed.problem} of bytes`);
+  return fallback;
 }
 
-/** `BRIDGE_EXTRA_HEADERS` is a JSON object of string values, e.g. `{"List-Unsubscribe":"<mailto:…>"}`. */
-function parseExtraHeaders(raw: string | undefined, problems: string[]): Record<string, string> {
-  if (raw === undefined || raw.trim() === "") return {};
-  let parsed: unknown;
+/**
+ * `BRIDGE_EXTRA_HEADERS` and `BRIDGE_CODE_LIFETIMES` hold the stack's extraHeaders and codeLifetimes as JSON,
+ * e.g. `{"List-Unsubscribe":"<mailto:…>"}`, `{"invitation":604800}`.
+ */
+function parseJson(raw: string, example: string): FieldResult<unknown> {
   try {
-    parsed = JSON.parse(raw);
+    return { ok: true, value: JSON.parse(raw) };
   } catch {
-    problems.push('BRIDGE_EXTRA_HEADERS is not valid JSON: use an object such as {"X-Header":"value"}');
-    return {};
+    return { ok: false, problem: `is not valid JSON: use an object such as ${example}` };
   }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-    problems.push('BRIDGE_EXTRA_HEADERS must be a JSON object such as {"X-Header":"value"}');
-    return {};
-  }
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(parsed)) {
-    if (!HEADER_NAME.test(name))
-      problems.push(`BRIDGE_EXTRA_HEADERS key "${name}" is not a valid header name`);
-    else if (typeof value !== "string" || /[\r\n]/.test(value)) {
-      problems.push(`BRIDGE_EXTRA_HEADERS["${name}"] must be a single-line string`);
-    } else headers[name] = value;
-  }
-  return headers;
 }

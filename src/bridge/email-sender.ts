@@ -33,6 +33,23 @@ const RETRYABLE_NAMES = new Set([
 ]);
 
 /**
+ * Resend refusing the key itself, not the email: a key revoked before its replacement reached SSM (a rotation
+ * done in the wrong order). The email goes back to the queue, so the next attempt, after the worker re-read
+ * its keys, sends it; recording it `failed` would lose the code. Past the queue's receive count it is parked in
+ * the dead-letter queue, where it can be replayed, instead of being dropped.
+ */
+const KEY_REFUSALS = new Set([
+  "missing_api_key",
+  "invalid_api_key",
+  "restricted_api_key",
+  "suspended_api_key",
+]);
+
+function isKeyRefusal(status: number, name: string): boolean {
+  return status === 401 || KEY_REFUSALS.has(name);
+}
+
+/**
  * Sends through the `resend` SDK, which returns `{data, error, headers}` and never throws on HTTP errors.
  * The outcome says whether a retry can help; the SDK has no timeout, so one is applied with an abort signal.
  * `resend` may be a factory, called at the first send: the SDK's constructor builds a `Headers`, which loads
@@ -49,11 +66,11 @@ export function resendEmailSender(resend: Resend | (() => Resend), timeoutMs: nu
           {
             from: email.from,
             to: [email.to],
-            subject: email.subject,
+            subject: headerText(email.subject),
             html: email.html,
             ...(email.text !== undefined ? { text: email.text } : {}),
-            ...(email.replyTo ? { replyTo: email.replyTo } : {}),
-            headers: email.headers,
+            ...(email.replyTo ? { replyTo: headerText(email.replyTo) } : {}),
+            headers: Object.fromEntries(Object.entries(email.headers).map(([k, v]) => [k, headerText(v)])),
             tags: email.tags,
           },
           { idempotencyKey, signal: AbortSignal.timeout(timeoutMs) },
@@ -65,7 +82,12 @@ export function resendEmailSender(resend: Resend | (() => Resend), timeoutMs: nu
       const error = result.error;
       const status = error?.statusCode ?? null;
       const name = error?.name ?? "unknown_error";
-      const retryable = status === null || status === 429 || status >= 500 || RETRYABLE_NAMES.has(name);
+      const retryable =
+        status === null ||
+        status === 429 ||
+        status >= 500 ||
+        RETRYABLE_NAMES.has(name) ||
+        isKeyRefusal(status, name);
       const retryAfterMs = parseRetryAfter(result.headers?.["retry-after"]);
       return { ok: false, retryable, status, name, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
     },
@@ -75,4 +97,12 @@ export function resendEmailSender(resend: Resend | (() => Resend), timeoutMs: nu
 /** Resend tag values allow ASCII letters, digits, `_` and `-` only, up to 256 characters. */
 export function tagValue(value: string): string {
   return value.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 256);
+}
+
+/**
+ * A header value on one line: control characters (CR and LF above all, which would start a new header)
+ * and Unicode line breaks become one space. The subject comes from Clerk's payload, so it is untrusted.
+ */
+export function headerText(value: string): string {
+  return value.replace(/[\p{Cc}\u2028\u2029]+/gu, " ").trim();
 }

@@ -3,6 +3,9 @@
  * the fields the bridge uses (hand-written checks keep the bundle small), drops what the bridge ignores, and
  * slims user events to the few fields the worker needs before they go on the queue.
  */
+import { misspelledClerkEvent, ownValiditySeconds } from "./clerk-templates";
+import { isClerkTestModeEmail } from "./clerk-test-mode";
+
 export type WebhookSource = "clerk" | "resend";
 
 export interface SendJob {
@@ -16,6 +19,10 @@ export interface SendJob {
   userId?: string;
   /** When Clerk created the email (and so the code in it), ms since the epoch. */
   createdAtMs: number;
+  /** How long the email says it is valid (an invitation's `expires_in_days`), in seconds. */
+  validForSeconds?: number;
+  /** Clerk's test mode covers it (`+clerk_test`, code 424242): recorded, never sent (clerk-test-mode.ts). */
+  clerkTestMode?: true;
 }
 
 export interface UserJob {
@@ -35,10 +42,11 @@ export interface UserDeletedJob {
 export interface DeliveryJob {
   kind: "delivery";
   type: string;
-  address: string;
+  /** Every recipient the event is about, bare and deduplicated (an email event's `to`, a suppression's `email`). */
+  addresses: string[];
   resendEmailId?: string;
   tags: Record<string, string>;
-  /** `Permanent`, `Transient`, `Undetermined`… for bounces; the suppression origin for `suppression.added`. */
+  /** `Permanent`, `Transient`, `Undetermined`… for bounces; the suppression origin for `suppression.*`. */
   subtype?: string;
   occurredAt: string;
 }
@@ -56,15 +64,17 @@ export interface QueueMessage {
 
 export type Decision =
   | { action: "enqueue"; type: string; job: BridgeJob }
-  | { action: "ignore"; type: string; reason: string }
+  /** `warn`: acknowledged so the sender stops retrying, but something a person should look at. */
+  | { action: "ignore"; type: string; reason: string; warn?: true }
   | { action: "reject"; problem: string };
 
 /** Clerk event types the bridge acts on: subscribe the Clerk endpoint to these. */
 export const CLERK_EVENTS = ["email.created", "user.created", "user.updated", "user.deleted"] as const;
 
 /**
- * Resend event types the bridge acts on: subscribe the Resend webhook to these. `suppression.added` is
- * handled when it arrives, but is not in Resend's OpenAPI webhook list, so subscribing may be refused.
+ * Resend event types the bridge acts on: subscribe the Resend webhook to these. `suppression.added` and
+ * `suppression.removed` are in the SDK's `WebhookEvent` union (payload `{id, email, origin, source_id,
+ * created_at}`) but not in Resend's OpenAPI webhook list.
  */
 export const RESEND_EVENTS = new Set([
   "email.sent",
@@ -75,7 +85,19 @@ export const RESEND_EVENTS = new Set([
   "email.suppressed",
   "email.failed",
   "suppression.added",
+  "suppression.removed",
 ]);
+
+/** The tag a canary send carries; {@link isCanarySend} is the one place that reads it. */
+export const CANARY_TAG = { name: "canary", value: "true" } as const;
+
+/**
+ * Whether a send, or a Resend event about one, is a synthetic canary rather than a user's mail: canaries
+ * are not counted in the delivery metrics and never touch the suppression ledger or a user.
+ */
+export function isCanarySend(tags: Readonly<Record<string, string>>): boolean {
+  return tags[CANARY_TAG.name] === CANARY_TAG.value;
+}
 
 type Json = Record<string, unknown>;
 
@@ -122,22 +144,33 @@ function decideClerk(type: string, envelope: Json, data: Json): Decision {
       }
       // email.created fires for every email; Clerk already delivers those with delivered_by_clerk true.
       if (data.delivered_by_clerk) return { action: "ignore", type, reason: "delivered by Clerk" };
+      const clerkEmailId = str(data, "id", "data");
       const slug = optStr(data, "slug", "data");
+      // Optional in Clerk's spec. Refusing it would only make Svix retry, for a day, an email nobody can send.
+      if (data.to_email_address === undefined || data.to_email_address === null) {
+        const template = slug ? ` (template ${slug})` : "";
+        const reason = `email ${clerkEmailId}${template} has no to_email_address: nothing to send it to`;
+        return { action: "ignore", type, reason, warn: true };
+      }
+      const to = recipientAddress(str(data, "to_email_address", "data"));
       const userId = optStr(data, "user_id", "data");
       const text = optStr(data, "body_plain", "data");
+      const validForSeconds = ownValiditySeconds(data.data);
       return {
         action: "enqueue",
         type,
         job: {
           kind: "send",
-          clerkEmailId: str(data, "id", "data"),
-          to: str(data, "to_email_address", "data"),
+          clerkEmailId,
+          to,
           subject: str(data, "subject", "data"),
           html: str(data, "body", "data"),
           ...(text ? { text } : {}),
           ...(slug ? { slug } : {}),
           ...(userId ? { userId } : {}),
           createdAtMs: clerkTimestampMs(envelope.timestamp) ?? Date.now(),
+          ...(validForSeconds !== undefined ? { validForSeconds } : {}),
+          ...(isClerkTestModeEmail(to, data.data) ? { clerkTestMode: true as const } : {}),
         },
       };
     }
@@ -171,8 +204,11 @@ function decideClerk(type: string, envelope: Json, data: Json): Decision {
     }
     case "user.deleted":
       return { action: "enqueue", type, job: { kind: "user_deleted", userId: str(data, "id", "data") } };
-    default:
+    default: {
+      const misspelled = misspelledClerkEvent(type);
+      if (misspelled) return { action: "reject", problem: misspelled };
       return { action: "ignore", type, reason: "event type not handled by the bridge" };
+    }
   }
 }
 
@@ -185,13 +221,13 @@ function decideResend(type: string, envelope: Json, data: Json): Decision {
     type,
     job: { kind: "delivery", type, occurredAt, ...job },
   });
-  if (type === "suppression.added") {
+  if (type.startsWith("suppression.")) {
     const origin = typeof data.origin === "string" ? { subtype: data.origin } : {};
-    return delivery({ address: str(data, "email", "data"), tags: {}, ...origin });
-  }
-  const to = data.to;
-  if (!Array.isArray(to) || to.length === 0 || typeof to[0] !== "string") {
-    throw new PayloadProblem("data.to must be a non-empty array of addresses");
+    return delivery({
+      addresses: [bareAddress(str(data, "email", "data"), "data.email")],
+      tags: {},
+      ...origin,
+    });
   }
   let subtype: string | undefined;
   if (type === "email.bounced") {
@@ -199,11 +235,40 @@ function decideResend(type: string, envelope: Json, data: Json): Decision {
     subtype = str(data.bounce, "type", "data.bounce");
   }
   return delivery({
-    address: to[0],
+    addresses: recipients(data.to),
     resendEmailId: str(data, "email_id", "data"),
     tags: readTags(data.tags),
     ...(subtype ? { subtype } : {}),
   });
+}
+
+/** The address Clerk sends to becomes the To header: a line break in it would add headers of its own. */
+function recipientAddress(address: string): string {
+  if (/[\s<>]/.test(address) || !address.includes("@")) {
+    throw new PayloadProblem("data.to_email_address must be a bare email address on one line");
+  }
+  return address;
+}
+
+/** Every address in `data.to`, bare and without repeats: a bounce to several recipients is about each. */
+function recipients(to: unknown): string[] {
+  if (!Array.isArray(to) || to.length === 0) {
+    throw new PayloadProblem("data.to must be a non-empty array of addresses");
+  }
+  const seen = new Map<string, string>();
+  to.forEach((entry, i) => {
+    if (typeof entry !== "string") throw new PayloadProblem(`data.to[${i}] must be a string`);
+    const address = bareAddress(entry, `data.to[${i}]`);
+    if (!seen.has(address.toLowerCase())) seen.set(address.toLowerCase(), address);
+  });
+  return [...seen.values()];
+}
+
+/** `Name <a@b>` → `a@b`; another sender on the team may address mail that way. */
+function bareAddress(value: string, path: string): string {
+  const address = (/<([^<>]*)>\s*$/.exec(value)?.[1] ?? value).trim();
+  if (!/^[^\s@]+@[^\s@]+$/.test(address)) throw new PayloadProblem(`${path} must be an email address`);
+  return address;
 }
 
 /** Webhooks carry tags as an object; tolerate the send-side `[{name, value}]` form too. */

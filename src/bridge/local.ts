@@ -10,8 +10,9 @@ import type { WebhookSource } from "./events";
 import { createIngestHandler, type IngestHandler } from "./ingest";
 import { type LocalDynamo, startLocalDynamo } from "./local-dynamo";
 import { InProcessQueue, type InProcessQueueOptions } from "./queue";
+import { parseSecretValues, type SecretSnapshot, type SecretSource } from "./secrets";
 import type { SendSettings } from "./send-job";
-import { SvixVerifier } from "./signature";
+import { webhookAuthFrom } from "./signature";
 import { BridgeStore } from "./store";
 import { createTelemetry, type Telemetry, type TelemetryOptions } from "./telemetry";
 import { clerkUserDirectory } from "./users";
@@ -22,7 +23,10 @@ export interface LocalBridgeOptions {
   clerkApiUrl: string;
   resendApiKey: string;
   clerkSecretKey: string;
-  /** Often unknown at start: the webhooks are registered once the bridge has a URL. See `setWebhookSecrets`. */
+  /**
+   * Often unknown at start: the webhooks are registered once the bridge has a URL. See `setWebhookSecrets`.
+   * A route without secrets answers 503, like a deployed bridge whose parameter holds the unset marker.
+   */
   clerkWebhookSecrets?: string[];
   resendWebhookSecrets?: string[];
   port?: number;
@@ -55,6 +59,7 @@ const LOCAL_SETTINGS: SendSettings = {
   fromName: "Acme",
   replyTo: undefined,
   codeLifetimeSeconds: DEFAULT_CODE_LIFETIME_SECONDS,
+  codeLifetimes: {},
   stack: "local",
   extraHeaders: {},
 };
@@ -76,15 +81,14 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     ...options.queue,
   });
 
-  const secrets: Record<WebhookSource, string[]> = {
-    clerk: options.clerkWebhookSecrets ?? [],
-    resend: options.resendWebhookSecrets ?? [],
-  };
-  let verifiers = buildVerifiers(secrets);
+  const webhookSecrets = settableWebhookSecrets({
+    ...(options.clerkWebhookSecrets ? { clerk: options.clerkWebhookSecrets } : {}),
+    ...(options.resendWebhookSecrets ? { resend: options.resendWebhookSecrets } : {}),
+  });
   const ingest = createIngestHandler({
     store,
     queue,
-    verifiers: async () => verifiers,
+    auth: webhookAuthFrom(webhookSecrets),
     telemetry,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
   });
@@ -135,11 +139,7 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
     telemetry,
     ingest,
     worker,
-    setWebhookSecrets(next) {
-      if (next.clerk) secrets.clerk = next.clerk;
-      if (next.resend) secrets.resend = next.resend;
-      verifiers = buildVerifiers(secrets);
-    },
+    setWebhookSecrets: (next) => webhookSecrets.set(next),
     settle: () => queue.settle(),
     async close() {
       queue.stop();
@@ -150,8 +150,30 @@ export async function startLocalBridge(options: LocalBridgeOptions): Promise<Loc
   };
 }
 
-function buildVerifiers(secrets: Record<WebhookSource, string[]>): Record<WebhookSource, SvixVerifier> {
-  return { clerk: new SvixVerifier(secrets.clerk), resend: new SvixVerifier(secrets.resend) };
+/**
+ * Webhook secrets handed over in process (the local server has no SSM), parsed like the parameters: a route
+ * given none is unset (503) until `set`, and each `set` is a new version the next request uses.
+ */
+function settableWebhookSecrets(
+  initial: Partial<Record<WebhookSource, string[]>>,
+): SecretSource & { set(next: Partial<Record<WebhookSource, string[]>>): void } {
+  const given = { ...initial };
+  const parse = (version: number): SecretSnapshot => ({
+    version,
+    secrets: parseSecretValues({
+      ...(given.clerk ? { clerkWebhookSecret: given.clerk.join(" ") } : {}),
+      ...(given.resend ? { resendWebhookSecret: given.resend.join(" ") } : {}),
+    }),
+  });
+  let snapshot = parse(1);
+  return {
+    current: async () => snapshot,
+    reloadAfter: async () => undefined,
+    set(next) {
+      Object.assign(given, next);
+      snapshot = parse(snapshot.version + 1);
+    },
+  };
 }
 
 function listen(server: Server, port: number): Promise<void> {

@@ -1,10 +1,11 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import type { AwsJsonClient } from "./aws/client";
+import type { AwsJsonClient, CallOptions } from "./aws/client";
 import type { QueueMessage } from "./events";
 
 /** Where ingest puts work for the worker. */
 export interface JobQueue {
-  send(message: QueueMessage): Promise<void>;
+  /** Rejects once `options.deadlineAt` has passed rather than keep trying. */
+  send(message: QueueMessage, options?: CallOptions): Promise<void>;
 }
 
 /**
@@ -17,8 +18,12 @@ export class SqsJobQueue implements JobQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async send(message: QueueMessage): Promise<void> {
-    await this.sqs.call("SendMessage", { QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) });
+  async send(message: QueueMessage, options?: CallOptions): Promise<void> {
+    await this.sqs.call(
+      "SendMessage",
+      { QueueUrl: this.queueUrl, MessageBody: JSON.stringify(message) },
+      options,
+    );
   }
 }
 

@@ -1,14 +1,19 @@
 import { type BackoffPolicy, defaultSleep, withBackoff } from "../lib/backoff";
+import { stackTagValue } from "../settings/fields";
+import { formatFromHeader } from "../settings/from-header";
+import { sendLifetimeSeconds } from "./clerk-templates";
+import { recordTestModeSend } from "./clerk-test-mode";
 import type { BridgeConfig } from "./config";
+import { reconcileOwners } from "./delivery-job";
 import { type EmailSender, type OutgoingEmail, type SendOutcome, tagValue } from "./email-sender";
-import type { SendJob } from "./events";
+import { isCanarySend, type SendJob } from "./events";
 import type { BridgeStore } from "./store";
 import { METRICS, type Telemetry } from "./telemetry";
-import { reconcileUser, type UserDirectory } from "./users";
+import type { UserDirectory } from "./users";
 
 export type SendSettings = Pick<
   BridgeConfig,
-  "fromAddress" | "fromName" | "replyTo" | "codeLifetimeSeconds" | "stack" | "extraHeaders"
+  "fromAddress" | "fromName" | "replyTo" | "codeLifetimeSeconds" | "codeLifetimes" | "stack" | "extraHeaders"
 >;
 
 export interface SendDeps {
@@ -43,10 +48,10 @@ function buildEmail(job: SendJob, settings: SendSettings): OutgoingEmail {
     { name: "clerk_email_id", value: tagValue(job.clerkEmailId) },
     ...(job.userId ? [{ name: "clerk_user_id", value: tagValue(job.userId) }] : []),
     ...(job.slug ? [{ name: "template", value: tagValue(job.slug) }] : []),
-    { name: "stack", value: tagValue(settings.stack) },
+    { name: "stack", value: stackTagValue(settings.stack) },
   ];
   return {
-    from: `${settings.fromName} <${settings.fromAddress}>`,
+    from: formatFromHeader(settings.fromName, settings.fromAddress),
     to: job.to,
     subject: job.subject,
     html: job.html,
@@ -59,7 +64,13 @@ function buildEmail(job: SendJob, settings: SendSettings): OutgoingEmail {
   };
 }
 
-export type SendResult = "sent" | "already_processed" | "dropped_stale" | "suppressed" | "failed";
+export type SendResult =
+  | "sent"
+  | "already_processed"
+  | "dropped_stale"
+  | "suppressed"
+  | "failed"
+  | "test_mode";
 
 /**
  * One Clerk `email.created` (delivered_by_clerk false): drop stale codes, honour the suppression ledger, else
@@ -82,8 +93,10 @@ export async function processSend(job: SendJob, deps: SendDeps): Promise<SendRes
   }
   const base = { clerkEmailId: job.clerkEmailId, to: job.to, userId: job.userId, slug: job.slug };
 
+  // Clerk's own rules: test-mode recipients are not sent to, and each template has its lifetime.
+  if (job.clerkTestMode) return recordTestModeSend(job, deps);
   const ageMs = now() - job.createdAtMs;
-  if (ageMs > deps.settings.codeLifetimeSeconds * 1000) {
+  if (ageMs > sendLifetimeSeconds(job, deps) * 1000) {
     await deps.store.recordSend({
       ...base,
       status: "dropped_stale",
@@ -104,8 +117,7 @@ export async function processSend(job: SendJob, deps: SendDeps): Promise<SendRes
       ...ids,
       reason: suppression.reason,
     });
-    const user = job.userId ? await deps.users.getUser(job.userId) : await deps.users.findByEmail(job.to);
-    if (user) await reconcileUser(user, deps, { snapshotIsFresh: true });
+    await reconcileOwners(job.to, job.userId, deps);
     return "suppressed";
   }
 
@@ -136,7 +148,10 @@ export async function processSend(job: SendJob, deps: SendDeps): Promise<SendRes
       },
     );
     await deps.store.recordSend({ ...base, status: "sent", resendEmailId: sent.id });
-    deps.telemetry.count(METRICS.sent);
+    // The sent count is the denominator of the bounce- and complaint-rate alarms: users' mail only.
+    if (!isCanarySend(Object.fromEntries(email.tags.map((t) => [t.name, t.value])))) {
+      deps.telemetry.count(METRICS.sent);
+    }
     logger.info("email sent", { ...ids, resendEmailId: sent.id });
     return "sent";
   } catch (err) {

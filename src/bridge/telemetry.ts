@@ -6,8 +6,12 @@ export const METRICS = {
   received: "WebhookAccepted",
   duplicate: "WebhookDuplicate",
   rejected: "WebhookRejected",
+  /** A webhook refused (503) because its route's secret parameter holds something that is not a secret. */
+  secretInvalid: "WebhookSecretInvalid",
   sent: "EmailSent",
   droppedStale: "EmailDroppedStale",
+  /** A Clerk test-mode recipient (`+clerk_test`): recorded, not sent (src/bridge/clerk-test-mode.ts). */
+  testMode: "EmailTestMode",
   suppressed: "EmailSuppressed",
   bouncedHard: "BouncedHard",
   bouncedSoft: "BouncedSoft",

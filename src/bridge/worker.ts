@@ -84,8 +84,9 @@ async function processRecord(record: SQSRecord, deps: WorkerDeps): Promise<void>
       );
       return;
     case "user_deleted": {
-      const purged = await deps.store.purgeUser(job.userId);
-      logger.info("ledger entries purged for deleted user", { purged });
+      // The user's links go; the blocks stay, so a later sign-up with the address is blocked and flagged.
+      const unlinked = await deps.store.unlinkUser(job.userId);
+      logger.info("deleted user unlinked from the ledger", { unlinked });
       return;
     }
   }
@@ -104,5 +105,12 @@ function parseMessage(body: string): QueueMessage {
   if (!m || typeof m !== "object" || !m.job || !JOB_KINDS.has(m.job.kind as string)) {
     throw new PoisonMessage("queue message has no known job.kind");
   }
-  return m as QueueMessage;
+  const message = m as QueueMessage;
+  // Delivery jobs queued before a deploy named one recipient as `address`.
+  const legacy = message.job as { kind: string; address?: unknown; addresses?: unknown };
+  if (legacy.kind === "delivery" && !Array.isArray(legacy.addresses)) {
+    if (typeof legacy.address !== "string") throw new PoisonMessage("delivery job has no addresses");
+    legacy.addresses = [legacy.address];
+  }
+  return message;
 }

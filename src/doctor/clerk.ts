@@ -1,8 +1,8 @@
-import { createClerkClient } from "@clerk/backend";
-import type { ClerkWebhookMode } from "../../infra/config";
-import { CLERK_API_URL } from "../bridge/clerk-users";
+import { MISSPELLED_CLERK_EVENTS } from "../bridge/clerk-templates";
+import { CLERK_EVENTS } from "../bridge/events";
 import { BRIDGE_PATHS, bridgeEndpoint } from "../bridge/routes";
-import { classifyClerkError } from "../lib/clerk-errors";
+import type { ClerkWebhookMode } from "../settings/stack-config";
+import { callJson } from "./http";
 import {
   type CallFailure,
   type CheckResult,
@@ -13,74 +13,76 @@ import {
   unreachable,
 } from "./types";
 
+/** Clerk's Backend API; `CLERK_API_URL` points the doctor at another one (the sandbox's). */
+export const DEFAULT_CLERK_API_URL = "https://api.clerk.com";
+
 export interface ClerkFacts {
   /** The user count: proves the secret key works. */
   key: Fetched<number>;
   /** `delivered_by_clerk` per configured template slug. */
   templates: Record<string, Fetched<{ deliveredByClerk: boolean }>>;
-  /** Whether a portal URL could be minted, i.e. the instance has its Svix app. */
-  svixApp: Fetched<true>;
+  /**
+   * The app-portal login URL of the instance's Svix app. It carries a one-time token, so it stays in memory:
+   * only whether it could be made is reported.
+   */
+  svixPortal: Fetched<string>;
 }
 
-function clerkFailure(err: unknown): CallFailure {
-  const e = classifyClerkError(err);
-  // The SDK wraps a failed fetch in a ClerkAPIResponseError without a status (code `unexpected_error`).
-  const noAnswer = e.status === undefined;
-  const transient =
-    noAnswer || e.kind === "network" || e.kind === "rate_limited" || e.kind === "server_error";
-  return { transient, status: e.status, code: e.code, message: e.longMessage };
-}
-
-async function attempt<T>(fn: () => Promise<T>): Promise<Fetched<T>> {
-  try {
-    return { ok: true, value: await fn() };
-  } catch (err) {
-    return { ok: false, failure: clerkFailure(err) };
-  }
-}
+type ClerkErrors = { errors?: { code?: string; message?: string; long_message?: string }[] };
 
 /**
- * Templates have no `@clerk/backend` method (the routes are deprecated but the only way), so they are read
- * with `fetch`. Errors are shaped like the SDK's so one classifier reads both.
+ * One BAPI call through `fetch` with a deadline (the SDK has none, so a hung Clerk would stall the report).
+ * Clerk's error body `{errors: [{code, long_message}]}` becomes the failure's code and message.
  */
-async function readTemplate(
-  apiUrl: string,
-  secretKey: string,
-  slug: string,
-): Promise<{ deliveredByClerk: boolean }> {
-  const res = await fetch(`${apiUrl.replace(/\/+$/, "")}/v1/templates/email/${encodeURIComponent(slug)}`, {
-    headers: { authorization: `Bearer ${secretKey}`, accept: "application/json" },
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = (await res.json().catch(() => ({}))) as {
-    delivered_by_clerk?: unknown;
-    errors?: { code: string; message: string; long_message?: string }[];
+export async function bapi<T>(
+  options: { apiUrl: string; secretKey: string; timeoutMs: number },
+  method: string,
+  path: string,
+  read: (body: Record<string, unknown>) => T,
+): Promise<Fetched<T>> {
+  const answer = await callJson(
+    `${options.apiUrl.replace(/\/+$/, "")}/v1${path}`,
+    { method, headers: { authorization: `Bearer ${options.secretKey}` } },
+    options.timeoutMs,
+  );
+  if (!answer.ok) return answer;
+  const { status, body } = answer.value;
+  const json = (body ?? {}) as Record<string, unknown> & ClerkErrors;
+  if (status >= 200 && status < 300) return { ok: true, value: read(json) };
+  const first = json.errors?.[0];
+  const failure: CallFailure = {
+    transient: status === 429 || status >= 500,
+    status,
+    code: first?.code,
+    message: first?.long_message ?? first?.message ?? `HTTP ${status}`,
   };
-  if (!res.ok) {
-    const errors = (body.errors ?? []).map((e) => ({ ...e, longMessage: e.long_message }));
-    throw Object.assign(new Error(res.statusText), { status: res.status, errors });
-  }
-  return { deliveredByClerk: body.delivered_by_clerk === true };
+  return { ok: false, failure };
 }
 
 export async function fetchClerkFacts(options: {
   secretKey: string;
   apiUrl?: string;
   templates: string[];
+  timeoutMs: number;
 }): Promise<ClerkFacts> {
-  const apiUrl = options.apiUrl ?? CLERK_API_URL;
-  const clerk = createClerkClient({ secretKey: options.secretKey, apiUrl });
-  const key = await attempt(() => clerk.users.getCount());
-  const templates: ClerkFacts["templates"] = {};
-  for (const slug of options.templates) {
-    templates[slug] = await attempt(() => readTemplate(apiUrl, options.secretKey, slug));
-  }
-  // The portal URL carries a one-time login token: only whether it could be made is kept.
-  const svixApp = await attempt(async () => {
-    await clerk.webhooks.generateSvixAuthURL();
-    return true as const;
-  });
-  return { key, templates, svixApp };
+  const call = { apiUrl: options.apiUrl ?? DEFAULT_CLERK_API_URL, ...options };
+  // Templates have no SDK method (the routes are deprecated but the only way); all calls run at once.
+  const [key, svixPortal, ...templates] = await Promise.all([
+    bapi(call, "GET", "/users/count", (body) => Number(body.total_count)),
+    bapi(call, "POST", "/webhooks/svix_url", (body) => String(body.svix_url ?? "")),
+    ...options.templates.map((slug) =>
+      bapi(call, "GET", `/templates/email/${encodeURIComponent(slug)}`, (body) => ({
+        deliveredByClerk: body.delivered_by_clerk === true,
+      })),
+    ),
+  ]);
+  return {
+    key: key as Fetched<number>,
+    svixPortal: svixPortal as Fetched<string>,
+    templates: Object.fromEntries(
+      options.templates.map((slug, i) => [slug, templates[i] as Fetched<{ deliveredByClerk: boolean }>]),
+    ),
+  };
 }
 
 const clerk = resultsFor("clerk");
@@ -90,6 +92,13 @@ const KEY_FIX = "copy the secret key from Clerk Dashboard → API keys and expor
 export function checkClerkKey(facts: ClerkFacts): CheckResult {
   return credentialCheck("clerk", "clerk.secret-key", "CLERK_SECRET_KEY", facts.key, KEY_FIX, (users) =>
     plural(users, "user"),
+  );
+}
+
+/** Slugs whose emails Clerk no longer delivers itself: from then on every one of them goes through the bridge. */
+export function cutOverTemplates(facts: ClerkFacts): string[] {
+  return Object.entries(facts.templates).flatMap(([slug, t]) =>
+    t.ok && !t.value.deliveredByClerk ? [slug] : [],
   );
 }
 
@@ -109,20 +118,30 @@ export function checkTemplates(facts: ClerkFacts, bridgeUp: boolean): CheckResul
     }
     if (!fetched.value.deliveredByClerk)
       return clerk.pass(id, `${slug} is delivered by the bridge through Resend`);
-    const toggle = `pulumi up (the Clerk delivery cutover), or POST /v1/templates/email/${slug}/toggle_delivery {"delivered_by_clerk":false}`;
+    const toggle = `pulumi up --refresh (the Clerk delivery cutover), or POST /v1/templates/email/${slug}/toggle_delivery {"delivered_by_clerk":false}`;
     return bridgeUp
       ? clerk.fail(
           id,
           `${slug} is still delivered by Clerk: these emails bypass Resend and the bridge`,
           toggle,
+          { code: "delivered-by-clerk" },
         )
       : clerk.warn(
           id,
           `${slug} is still delivered by Clerk (expected before the cutover: the bridge is not up yet)`,
           `deploy the bridge, then ${toggle}`,
+          { code: "delivered-by-clerk" },
         );
   });
 }
+
+/**
+ * The events the Clerk endpoint needs, with the spelling guides get wrong: Clerk's email template guide says
+ * `emails.created`, which Clerk never sends, so an endpoint subscribed to it gets no email at all.
+ */
+const SUBSCRIBED_TO = `subscribed to ${CLERK_EVENTS.join(", ")} (${Object.entries(MISSPELLED_CLERK_EVENTS)
+  .map(([wrong, right]) => `${right}, not the ${wrong} of Clerk's email template guide`)
+  .join("; ")})`;
 
 export function checkSvixApp(
   facts: ClerkFacts,
@@ -130,18 +149,19 @@ export function checkSvixApp(
   bridgeUrl: string | undefined,
 ): CheckResult {
   const id = "clerk.svix-app";
-  if (facts.svixApp.ok) return clerk.pass(id, "the instance has its Svix app (webhooks can be delivered)");
+  if (facts.svixPortal.ok) return clerk.pass(id, "the instance has its Svix app (webhooks can be delivered)");
   const endpoint = bridgeEndpoint(bridgeUrl ?? "<bridge>", BRIDGE_PATHS.clerk);
   const fix =
     mode === "portal"
-      ? "pulumi up creates it (clerkWebhookMode portal), together with the endpoint"
-      : `open Clerk Dashboard → Webhooks (that creates the app) and add the endpoint ${endpoint}`;
-  if (facts.svixApp.failure.code === "svix_app_missing") {
+      ? "pulumi up --refresh creates it (clerkWebhookMode portal), together with the endpoint"
+      : `open Clerk Dashboard → Webhooks (that creates the app) and add the endpoint ${endpoint} ${SUBSCRIBED_TO}`;
+  if (facts.svixPortal.failure.code === "svix_app_missing") {
     return clerk.fail(
       id,
       "the instance has no Svix app: Clerk sends no webhooks, so email.created never reaches the bridge",
       fix,
+      { code: "missing" },
     );
   }
-  return unreachable("clerk", id, "could not check the Svix app", facts.svixApp.failure, KEY_FIX);
+  return unreachable("clerk", id, "could not check the Svix app", facts.svixPortal.failure, KEY_FIX);
 }

@@ -21,6 +21,10 @@ export interface DnsLookup {
   txt(name: string): Promise<Answer<string>>;
   mx(name: string): Promise<Answer<MxValue>>;
   cname(name: string): Promise<Answer<string>>;
+  ns(name: string): Promise<Answer<string>>;
+  a(name: string): Promise<Answer<string>>;
+  /** The port name servers answer on: 53, or that of `--dns-server` (a test server serves every zone there). */
+  readonly nameServerPort: number;
 }
 
 const ABSENT_CODES = new Set(["ENOTFOUND", "ENODATA", "NXDOMAIN"]);
@@ -55,5 +59,10 @@ export function resolverLookup(options: { server?: string; timeoutMs?: number } 
         })),
       ),
     cname: (name) => answer(async () => (await resolver.resolveCname(name)).map(bare)),
+    ns: (name) => answer(async () => (await resolver.resolveNs(name)).map(bare)),
+    a: (name) => answer(() => resolver.resolve4(name)),
+    nameServerPort: options.server
+      ? Number(options.server.slice(options.server.lastIndexOf(":") + 1)) || 53
+      : 53,
   };
 }

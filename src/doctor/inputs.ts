@@ -1,7 +1,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { PROJECT, parseStackConfig, StackConfigError, type StackSettings } from "../../infra/config";
+import {
+  describeConfigProblem,
+  PROJECT,
+  parseStackConfig,
+  StackConfigError,
+  type StackSettings,
+} from "../settings/stack-config";
 import { type CheckResult, resultsFor } from "./types";
 
 const config = resultsFor("config");
@@ -31,7 +37,10 @@ export type LoadedStack =
   | { ok: true; settings: StackSettings; file: string }
   | { ok: false; problems: CheckResult[] };
 
-/** The stack's settings through the program's own parser; every problem becomes a `config` failure. */
+/**
+ * The stack's settings through the program's own parser (pure: the doctor never loads `@pulumi/pulumi`);
+ * every problem becomes a `config` failure.
+ */
 export function loadStack(stack: string, dir: string, env: Record<string, string | undefined>): LoadedStack {
   const file = join(dir, `Pulumi.${stack}.yaml`);
   if (!existsSync(file)) {
@@ -48,7 +57,7 @@ export function loadStack(stack: string, dir: string, env: Record<string, string
   }
   try {
     const { values, secretKeys } = readStackValues(file);
-    const settings = parseStackConfig({ values, isSecret: (key) => secretKeys.has(key), env });
+    const settings = parseStackConfig({ values, isSecret: (key) => secretKeys.has(key), env, stack });
     return { ok: true, settings, file };
   } catch (err) {
     if (!(err instanceof StackConfigError)) {
@@ -61,28 +70,7 @@ export function loadStack(stack: string, dir: string, env: Record<string, string
     }
     return {
       ok: false,
-      problems: err.problems.map((p) =>
-        config.fail(`config.${p.key}`, `${PROJECT}:${p.key} ${p.message}`, p.fix),
-      ),
+      problems: err.problems.map((p) => config.fail(`config.${p.key}`, describeConfigProblem(p), p.fix)),
     };
   }
-}
-
-/** The `bridgeUrl` output from a `pulumi stack output --json` file. */
-export function readBridgeUrl(path: string): { ok: true; url: string } | { ok: false; problem: CheckResult } {
-  const fix = "pulumi stack output --json > outputs.json after pulumi up, or pass --bridge-url";
-  let outputs: unknown;
-  try {
-    outputs = JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    return {
-      ok: false,
-      problem: config.fail("config.outputs", `${path} is not readable JSON (${(err as Error).message})`, fix),
-    };
-  }
-  const url = (outputs as { bridgeUrl?: unknown } | null)?.bridgeUrl;
-  if (typeof url !== "string" || !/^https?:\/\//.test(url)) {
-    return { ok: false, problem: config.fail("config.outputs", `${path} has no bridgeUrl output`, fix) };
-  }
-  return { ok: true, url };
 }

@@ -1,5 +1,11 @@
 import { AREAS, type Area, type CheckResult, plural, type Status } from "./types";
 
+/**
+ * The version of the `--json` shape (docs/doctor.schema.json). It changes only when a field is removed or
+ * changes meaning; new fields and new check ids keep it.
+ */
+export const REPORT_SCHEMA_VERSION = 1;
+
 export interface DoctorReport {
   stack: string;
   sendingDomain?: string;
@@ -52,12 +58,44 @@ export function formatText(report: DoctorReport): string {
 }
 
 export function formatJson(report: DoctorReport): string {
-  return `${JSON.stringify({ ...report, ok: exitCode(report) === 0 }, null, 2)}\n`;
+  const { stack, sendingDomain, summary, results } = report;
+  const json = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    kind: "report",
+    stack,
+    ...(sendingDomain ? { sendingDomain } : {}),
+    ok: exitCode(report) === 0,
+    summary,
+    results,
+  };
+  return `${JSON.stringify(json, null, 2)}\n`;
+}
+
+/** Why the doctor could not run at all (exit code 2), in the `--json` shape callers parse. */
+export function formatJsonError(code: "usage" | "crash", message: string, usage?: string): string {
+  const json = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    kind: "error",
+    error: { code, message, ...(usage ? { usage } : {}) },
+  };
+  return `${JSON.stringify(json, null, 2)}\n`;
 }
 
 /** Replaces every occurrence of a secret (long enough to be one) with `***`, wherever a vendor echoed it. */
 export function redact(results: CheckResult[], secrets: (string | undefined)[]): CheckResult[] {
+  const scrub = (text: string) => scrubSecrets(text, secrets);
+  return results.map((r) => ({
+    ...r,
+    message: scrub(r.message),
+    ...(r.fix ? { fix: scrub(r.fix) } : {}),
+    ...(r.details
+      ? { details: JSON.parse(scrub(JSON.stringify(r.details))) as Record<string, unknown> }
+      : {}),
+  }));
+}
+
+/** `text` with every secret long enough to be one replaced by `***`. */
+export function scrubSecrets(text: string, secrets: (string | undefined)[]): string {
   const known = secrets.filter((s): s is string => typeof s === "string" && s.length >= 8);
-  const scrub = (text: string) => known.reduce((out, secret) => out.split(secret).join("***"), text);
-  return results.map((r) => ({ ...r, message: scrub(r.message), ...(r.fix ? { fix: scrub(r.fix) } : {}) }));
+  return known.reduce((out, secret) => out.split(secret).join("***"), text);
 }

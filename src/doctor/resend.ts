@@ -10,6 +10,7 @@ import {
   type Fetched,
   plural,
   resultsFor,
+  thrownFailure,
   unreachable,
 } from "./types";
 
@@ -36,7 +37,12 @@ export interface ResendFacts {
   /** `missing` when no domain of the team has the stack's name. */
   domain?: Fetched<ResendDomain> | "missing";
   webhooks: Fetched<ResendWebhookSummary[]>;
+  /** The domain's sending counts over the last 7 days (`GET /emails/metrics`). */
+  metrics?: Fetched<MetricTotals>;
 }
+
+/** Counts, not Resend's `*_rate` fields: the API does not say whether those are fractions or percents. */
+export type MetricTotals = Partial<Record<"sent" | "delivered" | "bounced" | "complained", number>>;
 
 type SdkResult<T> = {
   data: T | null;
@@ -45,7 +51,6 @@ type SdkResult<T> = {
 };
 
 const MAX_WAIT_MS = 2_000;
-const CALL_TIMEOUT_MS = 10_000;
 
 /**
  * One SDK call. The SDK never retries, and a team's budget is a few requests per second shared with
@@ -53,14 +58,15 @@ const CALL_TIMEOUT_MS = 10_000;
  */
 async function call<T>(
   request: (options: { signal: AbortSignal }) => Promise<SdkResult<T>>,
+  timeoutMs: number,
 ): Promise<Fetched<T>> {
   for (let attempt = 1; ; attempt++) {
     let result: SdkResult<T>;
     try {
       // The SDK sets no timeout of its own; on abort it throws the signal's reason.
-      result = await request({ signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+      result = await request({ signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
-      return { ok: false, failure: { transient: true, message: (err as Error).message } };
+      return { ok: false, failure: thrownFailure(err, timeoutMs) };
     }
     if (result.data !== null && !result.error) return { ok: true, value: result.data };
     const error = result.error ?? { message: "empty answer", statusCode: null, name: "application_error" };
@@ -85,10 +91,14 @@ async function listAll<T extends { id: string }>(
     options: { limit: number; after?: string },
     request: { signal: AbortSignal },
   ) => Promise<SdkResult<Page<T>>>,
+  timeoutMs: number,
 ): Promise<Fetched<T[]>> {
   const items: T[] = [];
   for (let after: string | undefined; ; ) {
-    const page = await call((request) => list(after ? { limit: 100, after } : { limit: 100 }, request));
+    const page = await call(
+      (request) => list(after ? { limit: 100, after } : { limit: 100 }, request),
+      timeoutMs,
+    );
     if (!page.ok) return page;
     items.push(...page.value.data);
     const last = page.value.data.at(-1);
@@ -97,30 +107,56 @@ async function listAll<T extends { id: string }>(
   }
 }
 
+/** Resend's rolling window for reputation: the default of `GET /emails/metrics` (the last 7 days). */
+const METRICS = ["sent", "delivered", "bounced", "complained"] as const;
+
 export async function fetchResendFacts(options: {
   apiKey: string;
   baseUrl?: string;
   domainName: string;
+  timeoutMs: number;
 }): Promise<ResendFacts> {
+  const { timeoutMs } = options;
   const resend = new Resend(options.apiKey, options.baseUrl ? { baseUrl: options.baseUrl } : {});
-  const domains = await listAll((o, request) => resend.domains.list(o, request));
+  const domains = await listAll((o, request) => resend.domains.list(o, request), timeoutMs);
   // A key that cannot list domains cannot list webhooks either: one failure is reported, by the key check.
   if (!domains.ok) return { domains, webhooks: domains };
-  const webhooks = await listAll((o, request) => resend.webhooks.list(o, request));
   const match = domains.value.find((d) => d.name.toLowerCase() === options.domainName);
-  const domain = match ? await call((request) => resend.domains.get(match.id, request)) : "missing";
-  return { domains, domain, webhooks };
+  const [webhooks, domain, metrics] = await Promise.all([
+    listAll((o, request) => resend.webhooks.list(o, request), timeoutMs),
+    match ? call((request) => resend.domains.get(match.id, request), timeoutMs) : ("missing" as const),
+    match
+      ? call(
+          (request) =>
+            resend.emails.metrics({ domainId: [match.id], metrics: [...METRICS] }, request) as Promise<
+              SdkResult<{ totals: MetricTotals }>
+            >,
+          timeoutMs,
+        )
+      : undefined,
+  ]);
+  return {
+    domains,
+    domain,
+    webhooks,
+    metrics: metrics && (metrics.ok ? { ok: true, value: metrics.value.totals ?? {} } : metrics),
+  };
 }
 
 /** Resend's records for the domain, with names made fully qualified (Resend's are relative to the zone). */
 export function expectedRecords(domain: ResendDomain, zone: string): ExpectedRecord[] {
-  return domain.records.map((r) => ({
-    record: r.record,
-    type: r.type,
-    fqdn: resendRecordFqdn(r.name, zone),
-    value: r.value,
-    priority: "priority" in r ? r.priority : undefined,
-  }));
+  return domain.records.map((r) => {
+    const fqdn = resendRecordFqdn(r.name, zone);
+    return {
+      record: r.record,
+      type: r.type,
+      fqdn,
+      relative: fqdn === zone ? "@" : fqdn.slice(0, -(zone.length + 1)),
+      zone,
+      value: r.value,
+      priority: "priority" in r ? r.priority : undefined,
+    };
+  });
 }
 
 const resend = resultsFor("resend");
@@ -148,7 +184,16 @@ function listRecords(domain: ResendDomain, zone: string, statuses: string[]): st
     .join("; ");
 }
 
-export function checkDomainStatus(facts: ResendFacts, domainName: string, zone: string): CheckResult[] {
+/**
+ * Resend refuses to send from a domain that is not verified. Before the cutover that only delays it; once
+ * Clerk's templates go through the bridge (`cutOver` non-empty), every code sent meanwhile is lost.
+ */
+export function checkDomainStatus(
+  facts: ResendFacts,
+  domainName: string,
+  zone: string,
+  cutOver: string[],
+): CheckResult[] {
   const id = "resend.domain";
   if (!facts.domain) return [];
   if (facts.domain === "missing") {
@@ -156,7 +201,8 @@ export function checkDomainStatus(facts: ResendFacts, domainName: string, zone: 
       resend.fail(
         id,
         `${domainName} is not a domain of this Resend team`,
-        "pulumi up creates it (if it exists under another team, use that team's key or claim it in Resend)",
+        "pulumi up --refresh creates it (if it exists under another team, use that team's key or claim it in Resend)",
+        { code: "missing" },
       ),
     ];
   }
@@ -164,41 +210,119 @@ export function checkDomainStatus(facts: ResendFacts, domainName: string, zone: 
     return [unreachable("resend", id, `could not read ${domainName}`, facts.domain.failure, KEY_FIX)];
   }
   const domain = facts.domain.value;
+  const status = domain.status as string;
+  const details = {
+    status,
+    records: domain.records.map((r) => ({ record: r.record, type: r.type, name: r.name, status: r.status })),
+  };
   const vanished = listRecords(domain, zone, ["temporary_failure"]);
-  const republish = "publish them exactly as Resend lists them (pulumi up rewrites the stack's records)";
-  switch (domain.status) {
-    case "verified":
-      if (vanished) {
-        return [
-          resend.fail(
-            id,
-            `${domainName} is verified but records vanished from DNS: ${vanished}; Resend fails the domain after 72 h`,
-            republish,
-          ),
-        ];
-      }
-      return [resend.pass(id, `${domainName} is verified`)];
-    case "not_started":
-    case "pending":
-    case "partially_verified":
-      return [
-        resend.warn(
-          id,
-          `${domainName} is ${domain.status}; waiting for: ${listRecords(domain, zone, ["pending", "not_started", "temporary_failure"]) || "verification to start"}`,
-          "publish the listed records, then start verification with pulumi up (Resend checks for up to 72 h)",
-        ),
-      ];
-    default: {
-      const failed = listRecords(domain, zone, ["failed", "temporary_failure"]);
+  const republish =
+    "publish them exactly as Resend lists them (pulumi up --refresh rewrites the stack's records)";
+  const lost =
+    cutOver.length > 0 ? `; Resend refuses to send from it, so ${cutOver.join(", ")} mail is lost` : "";
+  if (status === "verified") {
+    if (vanished) {
       return [
         resend.fail(
           id,
-          `${domainName} is ${domain.status}${failed ? `: ${failed}` : ""}`,
-          `${republish}, then verify again with pulumi up`,
+          `${domainName} is verified but records vanished from DNS: ${vanished}; Resend fails the domain after 72 h`,
+          republish,
+          { code: "temporary_failure", details },
         ),
       ];
     }
+    return [resend.pass(id, `${domainName} is verified`, details)];
   }
+  if (["not_started", "pending", "partially_verified"].includes(status)) {
+    const waiting =
+      listRecords(domain, zone, ["pending", "not_started", "temporary_failure"]) || "verification to start";
+    const message = `${domainName} is ${status}; waiting for: ${waiting}`;
+    const fix =
+      "publish the listed records, then start verification with pulumi up --refresh (Resend checks for up to 72 h)";
+    // partially_verified: one capability or one of two sending CNAMEs verified; sending may still work.
+    return [
+      cutOver.length > 0 && status !== "partially_verified"
+        ? resend.fail(id, `${message}${lost}`, fix, { code: status, details })
+        : resend.warn(id, message, fix, { code: status, details }),
+    ];
+  }
+  const failed = listRecords(domain, zone, ["failed", "temporary_failure"]);
+  return [
+    resend.fail(
+      id,
+      `${domainName} is ${status}${failed ? `: ${failed}` : ""}${lost}`,
+      `${republish}, then verify again with pulumi up --refresh`,
+      { code: status, details },
+    ),
+  ];
+}
+
+/** Gmail's spam-rate rules (keep under 0.1 %, never reach 0.3 %) and Clerk's warm-up bounce ceiling (2 %). */
+const COMPLAINT_WARN = 0.001;
+const COMPLAINT_FAIL = 0.003;
+const BOUNCE_CEILING = 0.02;
+
+const percent = (rate: number) => `${(rate * 100).toFixed(2)} %`;
+
+/**
+ * Reputation over Resend's last 7 days for the domain. Rates are computed from counts: complaints per
+ * delivered message, bounces per sent one. Gmail reports complaints to nobody but Postmaster Tools, so the
+ * complaint rate is a lower bound.
+ */
+export function checkReputation(facts: ResendFacts, domainName: string): CheckResult[] {
+  const id = "resend.reputation";
+  if (!facts.metrics) return [];
+  if (!facts.metrics.ok) {
+    if (facts.metrics.failure.status === 404 || facts.metrics.failure.status === 405) {
+      return [
+        resend.warn(
+          id,
+          "Resend did not serve GET /emails/metrics (HTTP 404), so bounce and complaint rates were not read",
+          "check them in Resend → Metrics for the domain",
+          { code: "not-checked" },
+        ),
+      ];
+    }
+    return [unreachable("resend", id, "could not read the domain's metrics", facts.metrics.failure, KEY_FIX)];
+  }
+  const { sent = 0, delivered = 0, bounced = 0, complained = 0 } = facts.metrics.value;
+  const details = { windowDays: 7, sent, delivered, bounced, complained };
+  if (sent === 0) return [resend.pass(id, `${domainName} sent no mail in the last 7 days`, details)];
+  const complaintRate = delivered > 0 ? complained / delivered : 0;
+  const bounceRate = bounced / sent;
+  const measured = `${percent(bounceRate)} bounced (${bounced} of ${sent} sent), ${percent(complaintRate)} complaints (${complained} of ${delivered} delivered) over 7 days`;
+  const all = { ...details, bounceRate, complaintRate };
+  if (complaintRate >= COMPLAINT_FAIL) {
+    return [
+      resend.fail(
+        id,
+        `${domainName}: ${measured}; Gmail rejects senders at 0.3 % complaints`,
+        "find what users mark as spam (unexpected sign-up mail, bots signing up with other people's addresses: add bot protection to sign-up) and stop it; Resend suppresses complainers itself",
+        { code: "complaints", details: all },
+      ),
+    ];
+  }
+  if (bounceRate > BOUNCE_CEILING) {
+    return [
+      resend.fail(
+        id,
+        `${domainName}: ${measured}; above 2 % bounces mailbox providers and Resend start distrusting the domain`,
+        "check the addresses users sign up with (typos, fake sign-ups): validate them before sending and keep the bridge's undeliverable flag in the sign-up UI",
+        { code: "bounces", details: all },
+      ),
+    ];
+  }
+  if (complaintRate >= COMPLAINT_WARN) {
+    return [
+      resend.warn(
+        id,
+        `${domainName}: ${measured}; Gmail wants complaints under 0.1 %`,
+        "find what users mark as spam and stop it before it reaches 0.3 %",
+        { code: "complaints", details: all },
+      ),
+    ];
+  }
+  return [resend.pass(id, `${domainName}: ${measured}`, all)];
 }
 
 /** Tracking rewrites links and adds pixels: it hurts auth mail and breaks single-use links. */
@@ -216,6 +340,7 @@ export function checkTracking(facts: ResendFacts, domainName: string): CheckResu
       "resend.tracking",
       `${on.join(" and ")} tracking is on for ${domainName}: link scanners can spend single-use links and filters treat tracked mail as marketing`,
       `${on.map((kind) => `pulumi config set ${kind}Tracking false`).join(" && ")} && pulumi up`,
+      { code: "tracking-on" },
     ),
   ];
 }
@@ -234,6 +359,7 @@ export function checkResendWebhook(facts: ResendFacts, bridgeUrl: string | undef
         id,
         "the bridge URL is unknown, so the webhook pointing at it cannot be found",
         "pass --bridge-url <Function URL> or --outputs <file from pulumi stack output --json>",
+        { code: "not-checked" },
       ),
     ];
   }
@@ -246,40 +372,44 @@ export function checkResendWebhook(facts: ResendFacts, bridgeUrl: string | undef
       resend.fail(
         id,
         `no Resend webhook sends to ${endpoint}: bounces and complaints never reach Clerk`,
-        `pulumi up creates it, or add one in Resend → Webhooks for ${endpoint} with ${events}`,
+        `pulumi up --refresh creates it, or add one in Resend → Webhooks for ${endpoint} with ${events}`,
+        { code: "missing" },
       ),
     ];
   }
-  const results: CheckResult[] = [resend.pass(id, `webhook ${webhook.id} sends to ${endpoint}`)];
-  if (matching.length > 1) {
-    results.push(
-      resend.warn(
-        `${id}.duplicate`,
-        `${matching.length} webhooks send to ${endpoint} (${matching.map((w) => w.id).join(", ")})`,
-        "delete all but the one in the stack's resendWebhookId output",
-      ),
-    );
-  }
-  if (webhook.status !== "enabled") {
-    results.push(
-      resend.fail(
-        `${id}.enabled`,
-        `webhook ${webhook.id} is ${webhook.status} (Resend disables endpoints that keep failing)`,
-        `fix the bridge, then enable it: Resend → Webhooks → ${webhook.id} → Enable (or PATCH /webhooks/${webhook.id} {"status":"enabled"})`,
-      ),
-    );
-  }
+  const results: CheckResult[] = [
+    matching.length > 1
+      ? resend.warn(
+          id,
+          `${matching.length} webhooks send to ${endpoint} (${matching.map((w) => w.id).join(", ")})`,
+          "delete all but the one in the stack's resendWebhookId output",
+          { code: "duplicate" },
+        )
+      : resend.pass(id, `webhook ${webhook.id} sends to ${endpoint}`),
+  ];
+  results.push(
+    webhook.status === "enabled"
+      ? resend.pass(`${id}.enabled`, `webhook ${webhook.id} is enabled`)
+      : resend.fail(
+          `${id}.enabled`,
+          `webhook ${webhook.id} is ${webhook.status} (Resend disables endpoints that keep failing)`,
+          `fix the bridge, then enable it: Resend → Webhooks → ${webhook.id} → Enable (or PATCH /webhooks/${webhook.id} {"status":"enabled"})`,
+          { code: "disabled" },
+        ),
+  );
   const missing = REQUIRED_RESEND_EVENTS.filter((e) => !(webhook.events ?? []).includes(e));
-  if (missing.length > 0) {
-    results.push(
-      resend.fail(
-        `${id}.events`,
-        `webhook ${webhook.id} does not subscribe to ${missing.join(", ")}`,
-        `pulumi up resubscribes it, or add ${missing.join(", ")} in Resend → Webhooks → ${webhook.id}`,
-      ),
-    );
-  } else {
-    results.push(resend.pass(`${id}.events`, `webhook ${webhook.id} subscribes to ${events}`));
-  }
+  results.push(
+    missing.length > 0
+      ? resend.fail(
+          `${id}.events`,
+          `webhook ${webhook.id} does not subscribe to ${missing.join(", ")}`,
+          `pulumi up --refresh resubscribes it, or add ${missing.join(", ")} in Resend → Webhooks → ${webhook.id}`,
+          {
+            code: "missing-events",
+            details: { subscribed: webhook.events, required: [...REQUIRED_RESEND_EVENTS] },
+          },
+        )
+      : resend.pass(`${id}.events`, `webhook ${webhook.id} subscribes to ${events}`),
+  );
   return results;
 }

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { RECORD_PROFILES, type RecordProfile } from "../../infra/dns/profiles";
 import type { ControlEvent } from "./engine/control-server";
 import type { EngineDeployment } from "./engine/deployment";
 import { findPulumiTools } from "./engine/pulumi-cli";
@@ -24,6 +25,8 @@ const USAGE = `npm run sandbox [-- options]
   the deployment when scripts/pulumi-tools.sh has built (or found) the CLI, Pulumi's mock runtime otherwise.
 
   --dns cloudflare|route53   which DNS adapter the program uses (default: the stack file's)
+  --record-profile <shape>   the record shape Resend issues and the stack declares: classic (default),
+                             cname, classic-dkim-cname or cname-dkim-cname
   --engine pulumi|mock       insist on the real engine (fails without a CLI), or use the mock runtime
   --keep                     stay up after the scenario for manual play (Ctrl-C stops)
   --stand-ins-only           only start the stand-ins and print how to reach them
@@ -72,33 +75,25 @@ function printEvent(event: ControlEvent): void {
 }
 
 /** The deployment under Pulumi's mock runtime, as before the real engine was available. */
-async function upWithMocks(
+function upWithMocks(
   sandbox: Sandbox,
   config: Record<string, string>,
   onFunctionLog: ((fn: string, line: string) => void) | undefined,
 ) {
-  // An apply callback that throws surfaces only as an unhandled rejection; under `pulumi up` it fails the update.
-  // The listener is removed once the deployment is over, so a later rejection (with --keep) is not swallowed.
-  let failDeployment: (reason: unknown) => void = () => undefined;
-  const programError = new Promise<never>((_, reject) => {
-    failDeployment = reject;
+  // An apply callback that throws fails the deployment, as under `pulumi up` (see asLanguageHost).
+  return upIntoLocalCloud({
+    sandbox,
+    config,
+    onRealized: (r) => console.log(`  + ${r.type.padEnd(52)} ${r.name}  (${r.kind}, ${r.finishedMs} ms)`),
+    onFunctionLog,
   });
-  process.once("unhandledRejection", failDeployment);
-  return Promise.race([
-    upIntoLocalCloud({
-      sandbox,
-      config,
-      onRealized: (r) => console.log(`  + ${r.type.padEnd(52)} ${r.name}  (${r.kind}, ${r.finishedMs} ms)`),
-      onFunctionLog,
-    }),
-    programError,
-  ]).finally(() => process.off("unhandledRejection", failDeployment));
 }
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       dns: { type: "string" },
+      "record-profile": { type: "string" },
       engine: { type: "string" },
       keep: { type: "boolean", default: false },
       "stand-ins-only": { type: "boolean", default: false },
@@ -113,6 +108,10 @@ async function main(): Promise<number> {
   if (values.dns !== undefined && !["cloudflare", "route53"].includes(values.dns)) {
     throw new Error(`--dns must be cloudflare or route53 (got "${values.dns}")`);
   }
+  const profile = values["record-profile"];
+  if (profile !== undefined && !RECORD_PROFILES.includes(profile as RecordProfile)) {
+    throw new Error(`--record-profile must be one of ${RECORD_PROFILES.join(", ")} (got "${profile}")`);
+  }
   if (values.engine !== undefined && !["pulumi", "mock"].includes(values.engine)) {
     throw new Error(`--engine must be pulumi or mock (got "${values.engine}")`);
   }
@@ -125,6 +124,7 @@ async function main(): Promise<number> {
   // Alone, the stand-ins run in real vendor time (webhook retries, verification windows) for manual play;
   // the deployment scales it so the scenario finishes in seconds.
   const sandbox = await startSandbox(values["stand-ins-only"] ? {} : LOCAL_CLOUD_SANDBOX);
+  if (profile) sandbox.resend.recordShape = profile as RecordProfile;
   if (values["stand-ins-only"]) {
     printStandIns(sandbox);
     stayUp(() => sandbox.close());
@@ -139,9 +139,14 @@ async function main(): Promise<number> {
   };
   try {
     const config = readStackFile(SANDBOX_STACK_FILE);
-    if (values.dns) config[`${PROJECT}:dnsProvider`] = values.dns;
+    // What the command line overrides in the stack file, for either engine.
+    const overrides: Record<string, string> = {};
+    if (values.dns) overrides[`${PROJECT}:dnsProvider`] = values.dns;
+    if (profile) overrides[`${PROJECT}:resendRecordProfile`] = profile;
+    Object.assign(config, overrides);
     console.log(
-      `pulumi up: project ${PROJECT}, stack ${SANDBOX_STACK}, DNS on ${config[`${PROJECT}:dnsProvider`]}, into the local cloud`,
+      `pulumi up: project ${PROJECT}, stack ${SANDBOX_STACK}, DNS on ${config[`${PROJECT}:dnsProvider`]}, ` +
+        `record profile ${config[`${PROJECT}:resendRecordProfile`] ?? "classic"}, into the local cloud`,
     );
     console.log(`Engine: ${describeEngine(toolsBin, values.engine)}`);
     const started = Date.now();
@@ -153,7 +158,7 @@ async function main(): Promise<number> {
       const up = await upSandboxStack({
         sandbox,
         toolsBin,
-        dnsProvider: values.dns,
+        config: overrides,
         onEvent: printEvent,
         onFunctionLog,
         onOutput: values.verbose ? (text) => process.stdout.write(text) : undefined,

@@ -1,4 +1,6 @@
 import { createHash, createHmac } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { AwsError, AwsJsonClient } from "../../src/bridge/aws/client";
@@ -207,6 +209,43 @@ describe("AwsJsonClient errors and retries", () => {
     const err = (await send().catch((e: unknown) => e)) as AwsError;
     expect(err.name).toBe("TimeoutError");
     expect(err.message).toContain("within 150 ms");
+  });
+
+  it("fits attempts and retries inside a deadline, and attempts nothing once it has passed", async () => {
+    // An endpoint that accepts requests and never answers, counting them as they arrive.
+    let arrivals = 0;
+    const silent = createServer(() => {
+      arrivals++;
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const patient = new AwsJsonClient("sqs", {
+        ...sandboxClientConfig(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`),
+        ...noWait,
+        timeoutMs: 300,
+      });
+      const sendBy = (deadlineAt: number) =>
+        patient
+          .call("SendMessage", { QueueUrl: "q", MessageBody: "x" }, { deadlineAt })
+          .catch((e: unknown) => e as AwsError);
+      const started = Date.now();
+      const err = await sendBy(started + 700);
+      const took = Date.now() - started;
+      // 300 ms, a retry with 400 ms left, cut at 300 ms; then only 100 ms left: no third attempt.
+      expect(err.name).toBe("TimeoutError");
+      expect(took).toBeGreaterThanOrEqual(550);
+      // The deadline, give or take a busy machine's late timers.
+      expect(took).toBeLessThan(800);
+      expect(arrivals).toBe(2);
+
+      const late = await sendBy(Date.now() - 1);
+      expect(late.name).toBe("DeadlineExceeded");
+      expect(late.retryable).toBe(false);
+      expect(arrivals).toBe(2);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 

@@ -12,7 +12,7 @@ import { type SsmStandIn, startSsmStandIn } from "../../src/sandbox/aws/ssm";
 import { type ClerkStandIn, startClerkStandIn } from "../../src/sandbox/clerk";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
 import { type ResendStandIn, startResendStandIn } from "../../src/sandbox/resend";
-import { clerkEmailCreated, functionUrlEvent, signed, sqsRecord } from "./fixtures";
+import { bridgeEnvironment, clerkEmailCreated, functionUrlEvent, signed, sqsRecord } from "./fixtures";
 
 // Inside the repository so the bundles resolve the external AWS SDK from node_modules, as Lambda's runtime would.
 const ROOT = join(__dirname, "..", "..", "dist", `bridge-bundle-test-${process.pid}`);
@@ -71,22 +71,13 @@ describe("bundleBridge", () => {
     ssm.putParameter("/bridge/clerk-secret-key", clerk.secretKey, "SecureString");
     ssm.putParameter("/bridge/clerk-webhook-secret", `${newSigningSecret()} ${clerkSecret}`, "SecureString");
     ssm.putParameter("/bridge/resend-webhook-secret", newSigningSecret(), "SecureString");
-    env = {
+    env = bridgeEnvironment("/bridge", {
       ...awsSandboxEnvironment({ sqs: sqs.endpoint, ssm: ssm.endpoint, dynamodb: dynamo.endpoint }),
-      BRIDGE_TABLE_NAME: "bridge",
       BRIDGE_QUEUE_URL: sqs.createQueue("bridge-jobs"),
-      BRIDGE_PARAM_RESEND_API_KEY: "/bridge/resend-api-key",
-      BRIDGE_PARAM_CLERK_SECRET_KEY: "/bridge/clerk-secret-key",
-      BRIDGE_PARAM_CLERK_WEBHOOK_SECRET: "/bridge/clerk-webhook-secret",
-      BRIDGE_PARAM_RESEND_WEBHOOK_SECRET: "/bridge/resend-webhook-secret",
-      BRIDGE_FROM_ADDRESS: "auth@mail.example.com",
-      BRIDGE_FROM_NAME: "Acme",
       BRIDGE_STACK: "bundle-test",
       RESEND_BASE_URL: resend.url,
       BRIDGE_CLERK_API_URL: clerk.url,
-      POWERTOOLS_LOG_LEVEL: "ERROR",
-      POWERTOOLS_METRICS_DISABLED: "true",
-    };
+    });
   });
   afterAll(async () => {
     await Promise.all([dynamo?.close(), sqs?.close(), ssm?.close(), resend?.close(), clerk?.close()]);

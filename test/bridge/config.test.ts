@@ -18,6 +18,7 @@ describe("readBridgeConfig", () => {
       RESEND_BASE_URL: "http://127.0.0.1:9/",
     });
     expect(config.codeLifetimeSeconds).toBe(600);
+    expect(config.codeLifetimes).toEqual({});
     expect(config.secretParameters.resendApiKey).toBe("/auth-email/dev/resend-api-key");
     expect(config.secretParameters.clerkWebhookSecret).toBe("");
     expect(config.extraHeaders).toEqual({ "List-Unsubscribe": "<mailto:u@example.com>" });
@@ -45,6 +46,24 @@ describe("readBridgeConfig", () => {
       expect(problems).toContain(name);
     }
     expect(problems).not.toContain("BRIDGE_FROM_ADDRESS");
+  });
+
+  it("reads per-template lifetimes and names the template and the stack key of a bad one", () => {
+    expect(
+      readBridgeConfig("worker", { ...workerEnv, BRIDGE_CODE_LIFETIMES: '{"invitation":604800}' })
+        .codeLifetimes,
+    ).toEqual({ invitation: 604_800 });
+    expect(() =>
+      readBridgeConfig("worker", {
+        ...workerEnv,
+        BRIDGE_CODE_LIFETIMES: '{"invitation":30,"magic_link":"x"}',
+      }),
+    ).toThrow(
+      'BRIDGE_CODE_LIFETIMES["invitation"] must be at least 60 (seconds); ["magic_link"] must be a number (seconds): fix the stack\'s codeLifetimes',
+    );
+    expect(() =>
+      readBridgeConfig("worker", { ...workerEnv, BRIDGE_CODE_LIFETIMES: "invitation=60" }),
+    ).toThrow(/BRIDGE_CODE_LIFETIMES is not valid JSON: use an object such as \{"invitation":604800\}/);
   });
 
   it("rejects header values that could inject lines and from-names that break the header", () => {

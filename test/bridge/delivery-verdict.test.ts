@@ -6,7 +6,7 @@ import { METRICS } from "../../src/bridge/telemetry";
 const job = (type: string, subtype?: string): DeliveryJob => ({
   kind: "delivery",
   type,
-  address: "a@x.test",
+  addresses: ["a@x.test"],
   tags: {},
   occurredAt: "t",
   ...(subtype ? { subtype } : {}),

@@ -119,7 +119,7 @@ describe("end to end: Clerk → bridge → Resend → bridge → Clerk", () => {
     });
   });
 
-  it("clears the status when the primary address moves to a deliverable one, and purges on user.deleted", async () => {
+  it("clears the status when the primary address moves to a deliverable one; user.deleted keeps the block", async () => {
     const bad = "bounced+moving@resend.dev";
     const { user } = p.clerk.instance.signUp(bad, { verify: true });
     await p.settle();
@@ -134,6 +134,17 @@ describe("end to end: Clerk → bridge → Resend → bridge → Clerk", () => {
     expect(p.clerk.instance.user(userId).publicMetadata).toEqual({});
     p.clerk.instance.deleteUser(userId);
     await p.settle();
-    expect(await p.bridge.store.getSuppression(bad)).toBeUndefined();
+    expect(await p.bridge.store.linkedAddresses(userId)).toEqual([]);
+    expect(await p.bridge.store.getSuppression(bad)).toMatchObject({ reason: "bounce" });
+    // Someone signing up with the address later is not sent to, and is flagged once the user exists.
+    const sendsBefore = sentTo(bad).length;
+    const again = p.clerk.instance.signUp(bad, { verify: true });
+    await p.settle();
+    expect(sentTo(bad)).toHaveLength(sendsBefore);
+    expect((await p.bridge.store.getSend(again.email.email.id))?.status).toBe("suppressed");
+    expect(p.clerk.instance.user(again.user!.id).publicMetadata).toMatchObject({
+      email_status: "undeliverable",
+      email_status_address: bad,
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, SQSRecord } from "aws-lambda";
 import { prefixedId } from "../../src/sandbox/core/ids";
 import { svixHeaders } from "../../src/sandbox/core/svix-dispatcher";
@@ -58,14 +58,14 @@ export function clerkUserDeleted(userId: string): Json {
 /** A Resend email event shaped by the OpenAPI schema (and checked against it, so fixtures cannot drift). */
 export function resendEmailEvent(
   type: string,
-  to: string,
-  extra: { emailId?: string; tags?: Record<string, string>; bounceType?: string } = {},
+  to: string | string[],
+  extra: { emailId?: string; tags?: Record<string, string>; bounceType?: string; at?: Date } = {},
 ): Json {
   const data: Json = {
     email_id: extra.emailId ?? randomUUID(),
     created_at: new Date().toISOString(),
     from: "Acme <auth@mail.example.com>",
-    to: [to],
+    to: Array.isArray(to) ? to : [to],
     subject: "Your code",
     message_id: `<${randomUUID()}@resend.test>`,
     ...(extra.tags ? { tags: extra.tags } : {}),
@@ -86,7 +86,7 @@ export function resendEmailEvent(
       diagnosticCode: [],
     };
   }
-  const event = { type, created_at: new Date().toISOString(), data };
+  const event = { type, created_at: (extra.at ?? new Date()).toISOString(), data };
   const resend = contract(SPECS.resend);
   const schemaFor = type.replace(/^email\./, "").replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
   const name = `Email${schemaFor.charAt(0).toUpperCase()}${schemaFor.slice(1)}Event`;
@@ -94,12 +94,20 @@ export function resendEmailEvent(
   return event;
 }
 
-/** `suppression.added`: not in the OpenAPI document, shaped as the SDK's `SuppressionAddedEvent`. */
-export function resendSuppressionAdded(email: string, origin: "bounce" | "complaint" | "manual"): Json {
+/**
+ * `suppression.added` / `suppression.removed`: not in the OpenAPI document, shaped as the SDK's
+ * `SuppressionAddedEvent` / `SuppressionRemovedEvent` (`data` is the suppression list entry).
+ */
+export function resendSuppressionEvent(
+  type: "suppression.added" | "suppression.removed",
+  email: string,
+  origin: "bounce" | "complaint" | "manual",
+  at: Date = new Date(),
+): Json {
   return {
-    type: "suppression.added",
-    created_at: new Date().toISOString(),
-    data: { id: randomUUID(), email, origin, source_id: null, created_at: new Date().toISOString() },
+    type,
+    created_at: at.toISOString(),
+    data: { id: randomUUID(), email, origin, source_id: null, created_at: at.toISOString() },
   };
 }
 
@@ -120,6 +128,41 @@ export function signed(
       "content-type": "application/json",
       ...svixHeaders(options.msgId ?? prefixedId("msg"), secrets, body, options.at),
     },
+  };
+}
+
+/** Signs with a raw HMAC key, the way anyone can once a "secret" decodes to a few known bytes. */
+export function signedWithKey(payload: unknown, key: Buffer, msgId = prefixedId("msg")): SignedRequest {
+  const body = JSON.stringify(payload);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const mac = createHmac("sha256", key).update(`${msgId}.${timestamp}.${body}`).digest("base64");
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      "svix-id": msgId,
+      "svix-timestamp": timestamp,
+      "svix-signature": `v1,${mac}`,
+    },
+  };
+}
+
+/**
+ * The variables the Pulumi program gives both bridge functions, the SSM parameters named under `prefix`,
+ * then `extra` (endpoints, queue URL, API base URLs).
+ */
+export function bridgeEnvironment(prefix: string, extra: Record<string, string>): Record<string, string> {
+  return {
+    BRIDGE_TABLE_NAME: "bridge",
+    BRIDGE_PARAM_RESEND_API_KEY: `${prefix}/resend-api-key`,
+    BRIDGE_PARAM_CLERK_SECRET_KEY: `${prefix}/clerk-secret-key`,
+    BRIDGE_PARAM_CLERK_WEBHOOK_SECRET: `${prefix}/clerk-webhook-secret`,
+    BRIDGE_PARAM_RESEND_WEBHOOK_SECRET: `${prefix}/resend-webhook-secret`,
+    BRIDGE_FROM_ADDRESS: "auth@mail.example.com",
+    BRIDGE_FROM_NAME: "Acme",
+    POWERTOOLS_LOG_LEVEL: "ERROR",
+    POWERTOOLS_METRICS_DISABLED: "true",
+    ...extra,
   };
 }
 

@@ -1,10 +1,12 @@
 import { Resend } from "resend";
-import { RESEND_EVENTS } from "../../src/bridge/events";
+import { RESEND_EVENTS, type WebhookSource } from "../../src/bridge/events";
 import { type LocalBridge, type LocalBridgeOptions, startLocalBridge } from "../../src/bridge/local";
+import { type LocalDynamo, startLocalDynamo } from "../../src/bridge/local-dynamo";
 import type { BackoffPolicy } from "../../src/lib/backoff";
 import { type ClerkStandIn, startClerkStandIn } from "../../src/sandbox/clerk";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
 import { type ResendStandIn, startResendStandIn } from "../../src/sandbox/resend";
+import { signed } from "./fixtures";
 
 export const SENDING_DOMAIN = "mail.example.com";
 
@@ -12,6 +14,11 @@ export interface Pipeline {
   resend: ResendStandIn;
   clerk: ClerkStandIn;
   bridge: LocalBridge;
+  /** Posts `payload` to the bridge signed as `source` would sign it, as if that vendor had sent it. */
+  deliver(source: WebhookSource, payload: unknown): Promise<Response>;
+  /** The bridge's DynamoDB and table, for tests that act as another invocation on the same table. */
+  dynamo: LocalDynamo;
+  tableName: string;
   /** Waits until Clerk, Resend and the bridge are all quiet (events chain: send → Resend events → metadata). */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -20,10 +27,16 @@ export interface Pipeline {
 /**
  * The whole pipeline over loopback: Clerk (with its Svix) and Resend stand-ins wired to a local bridge the
  * way the Pulumi program wires the real services: a Resend webhook and a Clerk Svix endpoint pointing at the
- * bridge's Function URL, and `verification_code`/`magic_link_sign_in` switched to self-delivery.
+ * bridge's Function URL, and `verification_code`/`magic_link_sign_in` (or `selfDelivered`) switched to
+ * self-delivery.
  */
 export async function startPipeline(
-  options: { backoff?: BackoffPolicy; bridge?: Partial<LocalBridgeOptions>; resendRateLimit?: number } = {},
+  options: {
+    backoff?: BackoffPolicy;
+    bridge?: Partial<LocalBridgeOptions>;
+    resendRateLimit?: number;
+    selfDelivered?: string[];
+  } = {},
 ): Promise<Pipeline> {
   const resend = await startResendStandIn({
     dnsServer: "127.0.0.1:9",
@@ -35,7 +48,10 @@ export async function startPipeline(
     instanceRateLimit: { limit: 10_000, windowMs: 10_000 },
   });
   resend.addVerifiedDomain(SENDING_DOMAIN);
+  const tableName = "bridge-pipeline";
+  const dynamo = await startLocalDynamo(tableName);
   const bridge = await startLocalBridge({
+    dynamoTable: { client: dynamo.client, tableName },
     resendBaseUrl: resend.url,
     clerkApiUrl: clerk.url,
     resendApiKey: resend.apiKey,
@@ -43,8 +59,13 @@ export async function startPipeline(
     logLevel: "SILENT",
     backoff: options.backoff ?? { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 20 },
     queue: { visibilityTimeoutMs: 50, maxReceiveCount: 5 },
-    settings: { fromAddress: `auth@${SENDING_DOMAIN}`, fromName: "Acme", stack: "e2e" },
     ...options.bridge,
+    settings: {
+      fromAddress: `auth@${SENDING_DOMAIN}`,
+      fromName: "Acme",
+      stack: "e2e",
+      ...options.bridge?.settings,
+    },
   });
 
   const webhook = await new Resend(resend.apiKey, { baseUrl: resend.url }).webhooks.create({
@@ -64,7 +85,7 @@ export async function startPipeline(
   });
   if (endpoint.status !== 201)
     throw new Error(`could not create the Clerk endpoint: ${await endpoint.text()}`);
-  for (const slug of ["verification_code", "magic_link_sign_in"]) {
+  for (const slug of options.selfDelivered ?? ["verification_code", "magic_link_sign_in"]) {
     const res = await fetch(`${clerk.url}/v1/templates/email/${slug}/toggle_delivery`, {
       method: "POST",
       headers: { authorization: `Bearer ${clerk.secretKey}`, "content-type": "application/json" },
@@ -72,7 +93,8 @@ export async function startPipeline(
     });
     if (!res.ok) throw new Error(`could not toggle ${slug}: ${await res.text()}`);
   }
-  bridge.setWebhookSecrets({ clerk: [clerkSecret], resend: [webhook.data.signing_secret] });
+  const secrets: Record<WebhookSource, string> = { clerk: clerkSecret, resend: webhook.data.signing_secret };
+  bridge.setWebhookSecrets({ clerk: [secrets.clerk], resend: [secrets.resend] });
 
   const fingerprint = () =>
     [
@@ -88,6 +110,16 @@ export async function startPipeline(
     resend,
     clerk,
     bridge,
+    deliver(source, payload) {
+      const request = signed(payload, [secrets[source]]);
+      return fetch(bridge.webhookUrl(source), {
+        method: "POST",
+        headers: request.headers,
+        body: request.body,
+      });
+    },
+    dynamo,
+    tableName,
     async settle() {
       for (let round = 0; round < 50; round++) {
         const before = fingerprint();
@@ -100,6 +132,7 @@ export async function startPipeline(
     },
     async close() {
       await bridge.close();
+      await dynamo.close();
       await clerk.close();
       await resend.close();
     },

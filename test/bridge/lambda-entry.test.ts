@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { lambdaIngestHandler } from "../../src/bridge/lambda-ingest";
@@ -5,8 +7,10 @@ import { lambdaWorkerHandler } from "../../src/bridge/lambda-worker";
 import { type LocalDynamo, startLocalDynamo } from "../../src/bridge/local-dynamo";
 import { BridgeStore } from "../../src/bridge/store";
 import { awsSandboxEnvironment } from "../../src/sandbox/aws/env";
+import { startSqsStandIn } from "../../src/sandbox/aws/sqs";
 import { type SsmStandIn, startSsmStandIn } from "../../src/sandbox/aws/ssm";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
+import { WEBHOOK_SECRET_UNSET } from "../../src/settings/webhook-secret";
 import {
   type CapturedStdout,
   captureStdout,
@@ -15,6 +19,8 @@ import {
   signed,
   sqsRecord,
 } from "./fixtures";
+
+const clerkWebhookSecret = newSigningSecret();
 
 /** The Lambda entry points stamp each log line with the invocation's request id and cold-start flag. */
 describe("Lambda entry points", () => {
@@ -27,7 +33,7 @@ describe("Lambda entry points", () => {
   beforeAll(async () => {
     ssm = await startSsmStandIn();
     dynamo = await startLocalDynamo("bridge");
-    ssm.putParameter("/b/clerk-webhook", newSigningSecret());
+    ssm.putParameter("/b/clerk-webhook", clerkWebhookSecret);
     ssm.putParameter("/b/resend-webhook", newSigningSecret());
     ssm.putParameter("/b/resend-key", "re_test_key");
     ssm.putParameter("/b/clerk-key", "sk_test_key");
@@ -73,6 +79,88 @@ describe("Lambda entry points", () => {
     // One EMF document per invocation, each counting its own rejection.
     const emf = lines.filter((l) => "_aws" in l);
     expect(emf.map((d) => d.WebhookRejected)).toEqual([1, 1]);
+  });
+
+  it("ingest: an enqueue that hangs gives up before the function's end and releases its claim; the retry is queued once", async () => {
+    // An SQS endpoint that accepts connections and never answers.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const sqs = await startSqsStandIn();
+    try {
+      const hung = lambdaIngestHandler({
+        ...env,
+        AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      });
+      const req = signed(clerkEmailCreated("delivered+hung@resend.dev"), [clerkWebhookSecret]);
+      const svixId = req.headers["svix-id"] as string;
+      const started = Date.now();
+      const result = await hung(functionUrlEvent("POST", "/webhooks/clerk", req), {
+        awsRequestId: "req-hung",
+        getRemainingTimeInMillis: () => 3_000 - (Date.now() - started),
+      });
+      expect(result.statusCode).toBe(500);
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(
+        await dynamo.client.get("bridge", { pk: `delivery#clerk#${svixId}`, sk: "delivery" }),
+      ).toBeUndefined();
+      expect(lines.find((l) => l.message === "enqueue failed; the sender will retry")).toMatchObject({
+        svixId,
+        error: "TimeoutError",
+      });
+
+      // Svix's retry reaches a function whose SQS answers: queued once, and a further retry is a duplicate.
+      const queueUrl = sqs.createQueue("bridge");
+      const healthy = lambdaIngestHandler({
+        ...env,
+        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+        BRIDGE_QUEUE_URL: queueUrl,
+      });
+      const retry = () =>
+        healthy(functionUrlEvent("POST", "/webhooks/clerk", req), { awsRequestId: "req-retry" });
+      expect((await retry()).statusCode).toBe(202);
+      expect((await retry()).statusCode).toBe(200);
+      expect(sqs.messages("bridge").map((m) => JSON.parse(m.body).svixId)).toEqual([svixId]);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+      await sqs.close();
+    }
+  });
+
+  it("ingest: a placeholder or unset webhook parameter closes that route with 503, logged by parameter name and counted", async () => {
+    ssm.putParameter("/b/clerk-placeholder", "unregistered");
+    ssm.putParameter("/b/resend-unset", WEBHOOK_SECRET_UNSET);
+    const handler = lambdaIngestHandler({
+      ...env,
+      BRIDGE_PARAM_CLERK_WEBHOOK_SECRET: "/b/clerk-placeholder",
+      BRIDGE_PARAM_RESEND_WEBHOOK_SECRET: "/b/resend-unset",
+    });
+    const forged = signed(clerkEmailCreated("someone@example.com"), [newSigningSecret()]);
+    const clerk = await handler(functionUrlEvent("POST", "/webhooks/clerk", forged), {
+      awsRequestId: "req-p",
+    });
+    expect(clerk.statusCode).toBe(503);
+    expect(lines.find((l) => l.level === "ERROR")).toMatchObject({
+      message: "webhook refused: the route's signing secret parameter is invalid",
+      parameter: "/b/clerk-placeholder",
+      problems: ['must start with "whsec_"'],
+    });
+    expect(lines.find((l) => "_aws" in l)).toMatchObject({ WebhookSecretInvalid: 1 });
+    const resend = await handler(functionUrlEvent("POST", "/webhooks/resend", forged), {
+      awsRequestId: "req-u",
+    });
+    expect(resend.statusCode).toBe(503);
+    expect(JSON.parse(resend.body ?? "{}").error).toMatch(
+      /^the Resend webhook signing secret is not set yet: /,
+    );
+    const health = await handler(functionUrlEvent("GET", "/health"), { awsRequestId: "req-h" });
+    expect(health.statusCode).toBe(503);
+    expect(JSON.parse(health.body ?? "{}")).toMatchObject({
+      status: "unready",
+      routes: { clerk: { ready: false }, resend: { ready: false } },
+    });
+    expect(stdout.text()).not.toContain("unregistered");
+    expect(health.body).not.toContain("/b/");
   });
 
   it("worker: a failed record's log line carries the request id and the batch's metrics are flushed", async () => {

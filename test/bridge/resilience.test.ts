@@ -1,8 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { QueueMessage } from "../../src/bridge/events";
-import { METRICS } from "../../src/bridge/telemetry";
+import { createIngestHandler } from "../../src/bridge/ingest";
+import { staticSecretSource } from "../../src/bridge/secrets";
+import { webhookAuthFrom } from "../../src/bridge/signature";
+import { BridgeStore, PENDING_CLAIM_TTL_SECONDS } from "../../src/bridge/store";
+import { createTelemetry, METRICS } from "../../src/bridge/telemetry";
 import { newSigningSecret } from "../../src/sandbox/core/ids";
-import { clerkEmailCreated, signed } from "./fixtures";
+import { eventually } from "../support/eventually";
+import { clerkEmailCreated, clerkUserDeleted, functionUrlEvent, signed, signedWithKey } from "./fixtures";
 import { type Pipeline, startPipeline } from "./harness";
 
 describe("resilience against duplicates, rate limits, outages, stale codes, forgeries and poison", () => {
@@ -63,8 +68,8 @@ describe("resilience against duplicates, rate limits, outages, stale codes, forg
       job: {
         kind: "delivery",
         type: "email.bounced",
-        address,
-        tags: {},
+        addresses: [address],
+        tags: { stack: "e2e" },
         subtype: "Permanent",
         occurredAt: "now",
       },
@@ -128,6 +133,22 @@ describe("resilience against duplicates, rate limits, outages, stale codes, forg
     expect(p.resend.server.requests.filter((r) => r.path === "/emails" && r.status === 422)).toHaveLength(1);
   });
 
+  it("returns an email Resend refused for its key to the queue, and sends it once the key works again", async () => {
+    // A rotation done in the wrong order: the old key revoked before SSM held the new one.
+    p.resend.server.faults.add({
+      kind: "status",
+      status: 403,
+      path: "^/emails$",
+      count: 2,
+      body: { statusCode: 403, name: "invalid_api_key", message: "API key is invalid" },
+    });
+    const { email } = p.clerk.instance.signUp("delivered+revoked@resend.dev", { verify: true });
+    await p.settle();
+    expect(p.resend.server.requests.filter((r) => r.path === "/emails" && r.status === 403)).toHaveLength(2);
+    expect(sentTo("delivered+revoked@resend.dev")).toHaveLength(1);
+    expect(await p.bridge.store.getSend(email.email.id)).toMatchObject({ status: "sent" });
+  });
+
   it("drops a code older than its lifetime instead of sending it", async () => {
     const clerkSecret = p.clerk.svix.endpoints(p.clerk.instance.svixAppId as string)[0]!.secrets[0]!.key;
     const event = clerkEmailCreated("delivered+stale@resend.dev", { timestampMs: Date.now() - 11 * 60_000 });
@@ -153,6 +174,73 @@ describe("resilience against duplicates, rate limits, outages, stale codes, forg
     await p.settle();
     expect(sentTo("delivered+forged@resend.dev")).toHaveLength(0);
     expect(await p.bridge.store.getSend((event.data as { id: string }).id)).toBeUndefined();
+  });
+
+  it("an ingest invocation killed between its claim and its enqueue: the redelivery after the pending TTL is sent exactly once", async () => {
+    const clerkSecret = p.clerk.svix.endpoints(p.clerk.instance.svixAppId as string)[0]!.secrets[0]!.key;
+    let enqueues = 0;
+    // Another ingest invocation on the same table whose enqueue never returns: the function was killed.
+    const killedAt = (msAgo: number) =>
+      createIngestHandler({
+        store: new BridgeStore(p.dynamo.client, p.tableName, () => Date.now() - msAgo),
+        queue: {
+          send: () => {
+            enqueues++;
+            return new Promise<void>(() => undefined);
+          },
+        },
+        auth: webhookAuthFrom(staticSecretSource({ clerkWebhookSecret: clerkSecret })),
+        telemetry: createTelemetry({ logLevel: "SILENT", emitMetrics: false }),
+        maxBodyBytes: 64 * 1024,
+      });
+
+    // Killed just now: Svix's retry finds the claim pending and is told to come back (not "duplicate").
+    const recent = signed(clerkEmailCreated("delivered+killed-now@resend.dev"), [clerkSecret]);
+    void killedAt(0)(functionUrlEvent("POST", "/webhooks/clerk", recent));
+    await eventually(() => (enqueues === 1 ? true : undefined));
+    const early = await post("clerk", recent);
+    expect(early.status).toBe(409);
+
+    // Killed longer ago than the pending TTL: the retry is queued and sent, once.
+    const old = signed(clerkEmailCreated("delivered+killed@resend.dev"), [clerkSecret]);
+    void killedAt((PENDING_CLAIM_TTL_SECONDS + 1) * 1000)(functionUrlEvent("POST", "/webhooks/clerk", old));
+    await eventually(() => (enqueues === 2 ? true : undefined));
+    expect((await post("clerk", old)).status).toBe(202);
+    await p.settle();
+    expect((await post("clerk", old)).status).toBe(200);
+    await p.settle();
+    expect(sentTo("delivered+killed@resend.dev")).toHaveLength(1);
+    expect(sentTo("delivered+killed-now@resend.dev")).toHaveLength(0);
+  });
+
+  it("a Clerk secret parameter holding the old placeholder: forged sends and user deletions are refused, nothing happens", async () => {
+    const clerkSecret = p.clerk.svix.endpoints(p.clerk.instance.svixAppId as string)[0]!.secrets[0]!.key;
+    const address = "bounced+forged-delete@resend.dev";
+    const { user } = p.clerk.instance.signUp(address, { verify: true });
+    await p.settle();
+    expect(await p.bridge.store.getSuppression(address)).toBeDefined();
+    p.bridge.setWebhookSecrets({ clerk: ["unregistered"] });
+    try {
+      // What main derived from "unregistered": its lenient base64 decoding, a key anyone can compute.
+      const key = Buffer.from("unregistered", "base64");
+      const sendForged = await post(
+        "clerk",
+        signedWithKey(clerkEmailCreated("delivered+phish@resend.dev"), key),
+      );
+      const deleteForged = await post("clerk", signedWithKey(clerkUserDeleted(user!.id), key));
+      expect([sendForged.status, deleteForged.status]).toEqual([503, 503]);
+      // The Resend route still verifies with its own secret.
+      const health = await fetch(`${p.bridge.url}/health`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({
+        routes: { clerk: { ready: false }, resend: { ready: true } },
+      });
+      await p.settle();
+      expect(sentTo("delivered+phish@resend.dev")).toHaveLength(0);
+      expect(await p.bridge.store.getSuppression(address)).toBeDefined();
+    } finally {
+      p.bridge.setWebhookSecrets({ clerk: [clerkSecret] });
+    }
   });
 
   it("moves a poison message to the dead-letter list after maxReceiveCount attempts", async () => {

@@ -16,6 +16,9 @@ export function txtLookup(
     },
     mx: none as () => Promise<Answer<MxValue>>,
     cname: none as () => Promise<Answer<string>>,
+    ns: none as () => Promise<Answer<string>>,
+    a: none as () => Promise<Answer<string>>,
+    nameServerPort: 53,
   };
 }
 

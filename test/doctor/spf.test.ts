@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { analyzeSpf, checkSpfLimits, collectSpfRecords, parseSpf } from "../../src/doctor/spf";
+import { analyzeSpf, checkSpfAll, checkSpfLimits, collectSpfRecords, parseSpf } from "../../src/doctor/spf";
 import { txtLookup } from "./fake-dns";
 
 const ROOT = "send.mail.example.com";
@@ -15,12 +15,26 @@ describe("SPF parsing", () => {
     expect(
       parseSpf("v=spf1 -include:Amazonses.com ~a mx:mail.example.com redirect=_spf.example.com ?all"),
     ).toEqual([
-      { name: "include", value: "amazonses.com" },
-      { name: "a", value: "" },
-      { name: "mx", value: "mail.example.com" },
-      { name: "redirect", value: "_spf.example.com" },
-      { name: "all", value: "" },
+      { qualifier: "-", name: "include", value: "amazonses.com" },
+      { qualifier: "~", name: "a", value: "" },
+      { qualifier: "+", name: "mx", value: "mail.example.com" },
+      { qualifier: "+", name: "redirect", value: "_spf.example.com" },
+      { qualifier: "?", name: "all", value: "" },
     ]);
+  });
+
+  it("judges the all term: +all fails, ?all and none warn, ~all, -all and redirect= pass", () => {
+    const verdict = (record: string) => {
+      const r = checkSpfAll(ROOT, record);
+      return [r.status, r.code];
+    };
+    expect(verdict("v=spf1 include:amazonses.com all")).toEqual(["fail", "pass-all"]);
+    expect(verdict("v=spf1 include:amazonses.com +all")).toEqual(["fail", "pass-all"]);
+    expect(verdict("v=spf1 include:amazonses.com ?all")).toEqual(["warn", "neutral-all"]);
+    expect(verdict("v=spf1 include:amazonses.com")).toEqual(["warn", "no-all"]);
+    expect(verdict("v=spf1 include:amazonses.com ~all")).toEqual(["pass", undefined]);
+    expect(verdict("v=spf1 -all")).toEqual(["pass", undefined]);
+    expect(verdict("v=spf1 redirect=_spf.example.com")).toEqual(["pass", undefined]);
   });
 });
 
@@ -52,7 +66,7 @@ describe("SPF lookup counting (RFC 7208 §4.6.4)", () => {
     const { analysis } = await analyze(`v=spf1 ${includes} ~all`, records);
     expect(analysis.lookups).toBe(12);
     const [result] = checkSpfLimits(ROOT, analysis);
-    expect(result).toMatchObject({ check: "dns.spf-lookups", status: "fail" });
+    expect(result).toMatchObject({ check: "dns.spf-lookups", status: "fail", code: "too-many" });
     expect(result?.message).toContain("needs 12 DNS lookups (limit 10)");
   });
 
@@ -65,14 +79,20 @@ describe("SPF lookup counting (RFC 7208 §4.6.4)", () => {
     );
     expect(analysis.voidLookups).toBe(3);
     const results = checkSpfLimits(ROOT, analysis);
-    expect(results.map((r) => [r.check, r.status])).toEqual([
-      ["dns.spf-lookups.void", "fail"],
-      ["dns.spf-lookups.permerror", "fail"],
-      ["dns.spf-lookups.permerror", "fail"],
-      ["dns.spf-lookups.permerror", "fail"],
-      ["dns.spf-lookups.permerror", "fail"],
+    expect(results.map((r) => [r.check, r.status, r.code])).toEqual([
+      ["dns.spf-lookups", "fail", "too-many-void"],
+      ["dns.spf-syntax", "fail", "permerror"],
     ]);
-    expect(results.at(-1)?.message).toBe(`SPF at ${ROOT}: include:web.example has no v=spf1 record`);
+    expect(results.at(-1)?.message).toBe(
+      `SPF at ${ROOT} is a permerror for receivers: include:gone1.example has no TXT record; include:gone2.example has no TXT record; include:gone3.example has no TXT record; include:web.example has no v=spf1 record`,
+    );
+  });
+
+  it("a syntax error in an included record is a permerror naming that record", async () => {
+    const { analysis } = await analyze("v=spf1 include:one.example ~all", {
+      "one.example": ["v=spf1 ip4:192.0.2.0/33 -all"],
+    });
+    expect(analysis.errors).toEqual(['one.example: Invalid CIDR length "33"']);
   });
 
   it("stops at loops and fetches each name once", async () => {
@@ -89,7 +109,10 @@ describe("SPF lookup counting (RFC 7208 §4.6.4)", () => {
       "amazonses.com": "ERR:EREFUSED",
     });
     const results = checkSpfLimits(ROOT, analysis);
-    expect(results.map((r) => [r.check, r.status])).toEqual([["dns.spf-lookups.unresolved", "warn"]]);
+    expect(results.map((r) => [r.check, r.status, r.code])).toEqual([
+      ["dns.spf-lookups", "warn", "unresolved"],
+      ["dns.spf-syntax", "pass", undefined],
+    ]);
     expect(results[0]?.message).toContain(
       "could not follow amazonses.com (EREFUSED); 1 lookup counted so far",
     );

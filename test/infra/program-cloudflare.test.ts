@@ -5,24 +5,23 @@ import {
   ACCOUNT,
   bundleDir,
   classicResendRecords,
+  cnameResendRecords,
+  DEV_CLOUDFLARE_CONFIG,
+  DEV_CLOUDFLARE_SECRETS,
   DKIM,
+  expectDeleteFirst,
+  expectWrittenAfter,
   FUNCTION_URL,
   isSecretEnvelope,
+  type MockResource,
   type ProgramRun,
   runProgram,
 } from "../support/pulumi-program";
 
-const DEV = {
-  sendingDomain: "auth.example.com",
-  dnsZone: "example.com",
-  dnsProvider: "cloudflare",
-  fromName: "Example",
-  fromAddress: "auth@auth.example.com",
-  resendApiKey: "re_test_123",
-  clerkSecretKey: "sk_test_123",
-  "cloudflare:apiToken": "cf-token",
-};
-const SECRETS = ["resendApiKey", "clerkSecretKey", "cloudflare:apiToken"];
+const DEV = DEV_CLOUDFLARE_CONFIG;
+const SECRETS = DEV_CLOUDFLARE_SECRETS;
+/** The 392-character DKIM key as Cloudflare stores it: two quoted strings of at most 255 bytes. */
+const CF_DKIM = `"${DKIM.slice(0, 255)}" "${DKIM.slice(255)}"`;
 const arn = (service: string, resource: string) => `arn:aws:${service}:us-east-1:${ACCOUNT}:${resource}`;
 
 describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
@@ -43,7 +42,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       ...common,
       name: "resend._domainkey.auth.example.com",
       type: "TXT",
-      content: `"${DKIM}"`,
+      content: CF_DKIM,
       comment: "auth-email-pipeline dev: Resend DKIM key",
     });
     expect(cf("sending-domain-spf-mx")).toEqual({
@@ -87,7 +86,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       timeoutSeconds: 1800,
       pollIntervalSeconds: 15,
       recordsFingerprint: [
-        `TXT resend._domainkey.auth.example.com "${DKIM}"`,
+        `TXT resend._domainkey.auth.example.com ${CF_DKIM}`,
         "MX send.auth.example.com 10 feedback-smtp.us-east-1.amazonses.com",
         'TXT send.auth.example.com "v=spf1 include:amazonses.com ~all"',
       ].join("\n"),
@@ -116,8 +115,10 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
         {
           Sid: "BridgeTable",
           Effect: "Allow",
-          Action: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+          Action: ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
           Resource: table,
+          // Only the dedupe claims (src/bridge/store.ts DELIVERY_KEY_PREFIX), never the ledger or send records.
+          Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["delivery#*"] } },
         },
         { Sid: "BridgeQueue", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: queue },
         {
@@ -137,7 +138,6 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
           "dynamodb:GetItem",
           "dynamodb:PutItem",
           "dynamodb:UpdateItem",
-          "dynamodb:DeleteItem",
           "dynamodb:Query",
           "dynamodb:BatchWriteItem",
         ],
@@ -146,12 +146,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       {
         Sid: "BridgeQueue",
         Effect: "Allow",
-        Action: [
-          "sqs:ReceiveMessage",
-          "sqs:DeleteMessage",
-          "sqs:GetQueueAttributes",
-          "sqs:ChangeMessageVisibility",
-        ],
+        Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
         Resource: queue,
       },
       {
@@ -182,7 +177,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       role: `arn:aws:iam::${ACCOUNT}:role/bounce-bridge-ingest-role-1a2b3c`,
       loggingConfig: { logFormat: "JSON", logGroup: "/aws/lambda/bounce-bridge-ingest-logs-1a2b3c" },
     });
-    expect((ingest.environment as { variables: unknown }).variables).toEqual({
+    const shared = {
       BRIDGE_TABLE_NAME: "bounce-bridge-table-1a2b3c",
       BRIDGE_QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/bounce-bridge-queue-1a2b3c`,
       BRIDGE_PARAM_RESEND_API_KEY: "/auth-email-pipeline/dev/resend-api-key",
@@ -195,10 +190,17 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       BRIDGE_STACK: "dev",
       POWERTOOLS_SERVICE_NAME: "auth-email-bridge",
       POWERTOOLS_METRICS_NAMESPACE: "auth-email-pipeline/dev",
+    };
+    // Each function also carries what identifies the secrets it reads (see program-secrets.test.ts).
+    expect((ingest.environment as { variables: unknown }).variables).toEqual({
+      ...shared,
+      BRIDGE_SECRETS_VERSION: "clerk-webhook-secret@unset",
     });
-    expect(run.named("bounce-bridge-worker").inputs).toMatchObject({
-      handler: "worker.handler",
-      timeout: 60,
+    const worker = run.named("bounce-bridge-worker").inputs;
+    expect(worker).toMatchObject({ handler: "worker.handler", timeout: 60 });
+    expect((worker.environment as { variables: unknown }).variables).toEqual({
+      ...shared,
+      BRIDGE_SECRETS_VERSION: "resend-api-key@1,clerk-secret-key@1",
     });
     for (const role of ["ingest", "worker"]) {
       expect(run.named(`bounce-bridge-${role}-logs`).inputs).toEqual({ retentionInDays: 30 });
@@ -274,15 +276,19 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
     expect(params.map((p) => [p.inputs.name, p.inputs.type, p.inputs.value]).sort()).toEqual([
       ["/auth-email-pipeline/dev/clerk-secret-key", "SecureString", "sk_test_123"],
       ["/auth-email-pipeline/dev/clerk-webhook-secret", "SecureString", "unregistered"],
-      ["/auth-email-pipeline/dev/resend-api-key", "SecureString", "re_test_123"],
+      // The bridge's own sending key, not the full-access key of the stack config.
+      ["/auth-email-pipeline/dev/resend-api-key", "SecureString", "re_bridge_sending"],
       ["/auth-email-pipeline/dev/resend-webhook-secret", "SecureString", "whsec_resend"],
     ]);
     for (const param of params) expect(isSecretEnvelope(param.raw.value)).toBe(true);
     const everythingElse = JSON.stringify(run.resources.filter((r) => !params.includes(r)).map((r) => r.raw));
-    for (const secret of ["re_test_123", "sk_test_123", "whsec_resend", "cf-token"]) {
+    for (const secret of ["re_bridge_sending", "sk_test_123", "whsec_resend", "cf-token"]) {
       expect(everythingElse).not.toContain(secret);
       expect(JSON.stringify(run.outputs)).not.toContain(secret);
     }
+    // The full-access key stays with the providers: no resource, parameter or output holds it.
+    expect(JSON.stringify(run.resources.map((r) => r.raw))).not.toContain("re_test_123");
+    expect(JSON.stringify(run.outputs)).not.toContain("re_test_123");
   });
 
   it("points the Resend webhook at the bridge and holds the Clerk cutover until the endpoint is registered", () => {
@@ -314,8 +320,17 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       "complaint-rate",
       "dlq-depth",
       "ingest-errors",
+      "ingest-throttles",
       "worker-errors",
     ]);
+    expect(alarms["ingest-throttles"]).toMatchObject({
+      namespace: "AWS/Lambda",
+      metricName: "Throttles",
+      dimensions: { FunctionName: "bounce-bridge-ingest-1a2b3c" },
+      statistic: "Sum",
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+    });
     expect(alarms["dlq-depth"]).toMatchObject({
       namespace: "AWS/SQS",
       metricName: "ApproximateNumberOfMessagesVisible",
@@ -363,7 +378,7 @@ describe("dev stack on Cloudflare, Clerk webhook not registered yet", () => {
       deadLetterQueueName: "bounce-bridge-dlq-1a2b3c",
     });
     expect(run.outputs.dnsRecords).toEqual([
-      { name: "resend._domainkey.auth.example.com", type: "TXT", value: `"${DKIM}"`, ttl: 300 },
+      { name: "resend._domainkey.auth.example.com", type: "TXT", value: CF_DKIM, ttl: 300 },
       {
         name: "send.auth.example.com",
         type: "MX",
@@ -414,5 +429,106 @@ describe("preview of a new stack", () => {
         ["sending-domain-dmarc", "_dmarc.auth.example.com", "TXT"],
       ]),
     );
+  });
+});
+
+describe("the cname record profile on Cloudflare", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram({
+      stack: "dev",
+      config: { ...DEV, resendRecordProfile: "cname" },
+      secretKeys: SECRETS,
+      domainRecords: cnameResendRecords(),
+    });
+  });
+
+  it("writes the return-path CNAME pair DNS-only and unflattened, and the DKIM key as TXT", () => {
+    const common = { zoneId: "cf-zone-123", ttl: 300, proxied: false };
+    const cname = { ...common, type: "CNAME", settings: { flattenCname: false } };
+    expect(run.named("sending-domain-dkim").inputs).toEqual({
+      ...common,
+      name: "resend._domainkey.auth.example.com",
+      type: "TXT",
+      content: CF_DKIM,
+      comment: "auth-email-pipeline dev: Resend DKIM key",
+    });
+    expect(run.named("sending-domain-spf-mx").inputs).toEqual({
+      ...cname,
+      name: "send.auth.example.com",
+      content: "rp.us-east-1.resend-dns.com",
+      comment: "auth-email-pipeline dev: Resend return-path CNAME",
+    });
+    expect(run.named("sending-domain-spf-txt").inputs).toEqual({
+      ...cname,
+      name: "rsend.auth.example.com",
+      content: "rrp.us-east-1.resend-dns.com",
+      comment: "auth-email-pipeline dev: Resend return-path CNAME (r-prefixed)",
+    });
+    expect(run.ofType("cloudflare:index/dnsRecord:DnsRecord")).toHaveLength(4);
+    expect(run.outputs.dnsRecords).toEqual([
+      { name: "resend._domainkey.auth.example.com", type: "TXT", value: CF_DKIM, ttl: 300 },
+      { name: "send.auth.example.com", type: "CNAME", value: "rp.us-east-1.resend-dns.com", ttl: 300 },
+      { name: "rsend.auth.example.com", type: "CNAME", value: "rrp.us-east-1.resend-dns.com", ttl: 300 },
+    ]);
+  });
+
+  it("replaces a record whose name or type changes delete-first, freeing the return-path name first", () => {
+    const records = run.ofType("cloudflare:index/dnsRecord:DnsRecord");
+    expectDeleteFirst(records);
+    // From classic, spf-txt moves the SPF TXT off send.auth before spf-mx puts a CNAME there.
+    expectWrittenAfter(run, "sending-domain-spf-mx", "sending-domain-spf-txt");
+    expect(run.named("sending-domain-dmarc").options.dependsOn.sort()).toEqual([
+      "sending-domain-dkim",
+      "sending-domain-spf-mx",
+      "sending-domain-spf-txt",
+    ]);
+    const gate = run.named("sending-domain-verification");
+    expect(gate.inputs.recordsFingerprint).toBe(
+      [
+        `TXT resend._domainkey.auth.example.com ${CF_DKIM}`,
+        "CNAME send.auth.example.com rp.us-east-1.resend-dns.com",
+        "CNAME rsend.auth.example.com rrp.us-east-1.resend-dns.com",
+      ].join("\n"),
+    );
+  });
+
+  it("declares every record with its slot name and type in a preview, before the domain exists", async () => {
+    const preview = await runProgram({
+      stack: "dev",
+      config: { ...DEV, resendRecordProfile: "cname" },
+      secretKeys: SECRETS,
+      preview: true,
+    });
+    const declared = preview
+      .ofType("cloudflare:index/dnsRecord:DnsRecord")
+      .map((r) => [r.name, r.inputs.name, r.inputs.type]);
+    expect(declared.sort()).toEqual([
+      ["sending-domain-dkim", "resend._domainkey.auth.example.com", "TXT"],
+      ["sending-domain-dmarc", "_dmarc.auth.example.com", "TXT"],
+      ["sending-domain-spf-mx", "send.auth.example.com", "CNAME"],
+      ["sending-domain-spf-txt", "rsend.auth.example.com", "CNAME"],
+    ]);
+  });
+});
+
+describe("a classic stack whose domain Resend issued CNAME-form records", () => {
+  it("stops before writing any DNS record, naming the setting to change", async () => {
+    const created: MockResource[] = [];
+    const attempt = runProgram({
+      stack: "dev",
+      config: DEV,
+      secretKeys: SECRETS,
+      domainRecords: cnameResendRecords(),
+      created,
+    });
+    await expect(attempt).rejects.toThrow(
+      /have the "cname" shape, but resendRecordProfile is "classic"[\s\S]*fix: pulumi config set resendRecordProfile cname --stack dev/,
+    );
+    // A RunError: the language host prints its message alone, without the program's stack trace.
+    await expect(attempt).rejects.toMatchObject({ __pulumiRunError: true });
+    expect(created.map((r) => r.name)).toContain("sending-domain-resend");
+    expect(created.filter((r) => r.type === "cloudflare:index/dnsRecord:DnsRecord")).toEqual([]);
+    expect(created.filter((r) => r.name === "sending-domain-verification")).toEqual([]);
   });
 });

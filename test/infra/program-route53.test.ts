@@ -3,7 +3,12 @@ import type { StackConfigError } from "../../infra/config";
 import {
   ACCOUNT,
   classicResendRecords,
+  cnameReturnPathRecords,
   DKIM,
+  DKIM_SELECTORS,
+  dkimCnameRecords,
+  expectDeleteFirst,
+  expectWrittenAfter,
   FUNCTION_URL,
   isSecretEnvelope,
   type ProgramRun,
@@ -126,6 +131,7 @@ describe("prod stack on Route53, Clerk endpoint through the portal", () => {
     expect(dynamic.map((r) => r.type).sort()).toEqual([
       "pulumi-nodejs:dynamic/clerk:EmailDelivery",
       "pulumi-nodejs:dynamic/clerk:WebhookEndpoint",
+      "pulumi-nodejs:dynamic/resend:ApiKey",
       "pulumi-nodejs:dynamic/resend:Domain",
       "pulumi-nodejs:dynamic/resend:DomainVerification",
       "pulumi-nodejs:dynamic/resend:Webhook",
@@ -156,13 +162,15 @@ describe("prod stack on Route53, Clerk endpoint through the portal", () => {
 });
 
 describe("manual Clerk mode once the endpoint is registered", () => {
+  /** A real Signing Secret's shape (whsec_ + base64 of 24+ bytes): the config check refuses anything less. */
+  const DASHBOARD_SECRET = "whsec_Y2xlcmstZGFzaGJvYXJkLXNpZ25pbmctc2VjcmV0";
   it("stores the configured signing secret and performs the cutover", async () => {
     const run = await runProgram({
       stack: "staging",
       config: {
         ...PROD,
         clerkWebhookMode: "manual",
-        clerkWebhookSigningSecret: "whsec_from_dashboard",
+        clerkWebhookSigningSecret: DASHBOARD_SECRET,
         alarmTarget: `arn:aws:sns:us-east-1:${ACCOUNT}:pager`,
       },
       secretKeys: [...SECRETS, "clerkWebhookSigningSecret"],
@@ -171,7 +179,7 @@ describe("manual Clerk mode once the endpoint is registered", () => {
     });
     expect(run.ofType("pulumi-nodejs:dynamic/clerk:WebhookEndpoint")).toEqual([]);
     const param = run.named("webhooks-clerk-secret");
-    expect(param.inputs.value).toBe("whsec_from_dashboard");
+    expect(param.inputs.value).toBe(DASHBOARD_SECRET);
     expect(isSecretEnvelope(param.raw.value)).toBe(true);
     const cutover = run.named("clerk-delivery-templates");
     expect(cutover.started).toBeGreaterThan(param.finished);
@@ -199,5 +207,78 @@ describe("invalid stack config", () => {
       "resendApiKey",
     ]);
     expect(error.message).not.toContain("re_prod");
+  });
+});
+
+describe("the cname-dkim-cname record profile on Route53", () => {
+  const config = { ...PROD, resendRecordProfile: "cname-dkim-cname" };
+  const selectors = [...DKIM_SELECTORS].sort();
+
+  it("writes the DKIM CNAMEs at the names Resend picked, in name order, and the return-path CNAME pair", async () => {
+    const run = await runProgram({
+      stack: "prod",
+      config,
+      secretKeys: SECRETS,
+      domainRecords: [...dkimCnameRecords("mail"), ...cnameReturnPathRecords("mail", "bounce")],
+    });
+    const common = { zoneId: "Z0123456789", ttl: 3600, type: "CNAME" };
+    expect(
+      ["sending-domain-dkim", "sending-domain-dkim-2", "sending-domain-dkim-3"].map(
+        (n) => run.named(n).inputs,
+      ),
+    ).toEqual(
+      selectors.map((s) => ({
+        ...common,
+        name: `${s}._domainkey.mail.example.com`,
+        records: [`${s}.dkim.amazonses.com`],
+      })),
+    );
+    expect(run.named("sending-domain-spf-mx").inputs).toEqual({
+      ...common,
+      name: "bounce.mail.example.com",
+      records: ["rp.us-east-1.resend-dns.com"],
+    });
+    expect(run.named("sending-domain-spf-txt").inputs).toEqual({
+      ...common,
+      name: "rbounce.mail.example.com",
+      records: ["rrp.us-east-1.resend-dns.com"],
+    });
+    expectDeleteFirst(run.ofType("aws:route53/record:Record"));
+    expect(run.ofType("aws:route53/record:Record")).toHaveLength(6);
+    expect((run.outputs.dnsRecords as { name: string }[]).map((r) => r.name)).toEqual([
+      ...selectors.map((s) => `${s}._domainkey.mail.example.com`),
+      "bounce.mail.example.com",
+      "rbounce.mail.example.com",
+    ]);
+  });
+
+  it("declares all five records by slot in a preview; only the DKIM names wait for Resend", async () => {
+    const run = await runProgram({ stack: "prod", config, secretKeys: SECRETS, preview: true });
+    const unknown = { __pulumiUnknown: true };
+    const declared = run
+      .ofType("aws:route53/record:Record")
+      .map((r) => [r.name, r.inputs.type, r.inputs.name]);
+    expect(declared.sort()).toEqual([
+      ["sending-domain-dkim", "CNAME", unknown],
+      ["sending-domain-dkim-2", "CNAME", unknown],
+      ["sending-domain-dkim-3", "CNAME", unknown],
+      ["sending-domain-dmarc", "TXT", "_dmarc.mail.example.com"],
+      ["sending-domain-spf-mx", "CNAME", "bounce.mail.example.com"],
+      ["sending-domain-spf-txt", "CNAME", "rbounce.mail.example.com"],
+    ]);
+  });
+});
+
+describe("the classic profile's replacement order on Route53", () => {
+  it("replaces delete-first and writes the return-path MX before the SPF TXT that joins it", async () => {
+    const run = await runProgram({
+      stack: "prod",
+      config: PROD,
+      secretKeys: SECRETS,
+      domainRecords: classicResendRecords("mail", "bounce"),
+    });
+    expectDeleteFirst(run.ofType("aws:route53/record:Record"));
+    // From cname, spf-mx turns the CNAME at bounce.mail into the MX before spf-txt adds a TXT beside it.
+    expectWrittenAfter(run, "sending-domain-spf-txt", "sending-domain-spf-mx");
   });
 });

@@ -15,7 +15,7 @@ interface HostSummary {
   exports: string[];
 }
 
-/** The program as `pulumi up` runs it: ts-node (type-checked) from infra/, plain CommonJS, no vitest. */
+/** The program as `pulumi up` runs it: ts-node from infra/, plain CommonJS, no vitest (types: `npm run typecheck`). */
 async function runLikePulumiHost(stackFile: string): Promise<HostSummary> {
   const bundleDir = await mkdtemp(join(tmpdir(), "host-check-"));
   try {
@@ -40,7 +40,7 @@ describe("the program under Pulumi's own TypeScript path", () => {
     ["Pulumi.dev.yaml", "cloudflare:index/dnsRecord:DnsRecord"],
     ["Pulumi.prod.yaml", "aws:route53/record:Record"],
   ])(
-    "%s type-checks, registers its resources and serializes its dynamic providers",
+    "%s loads on the ts-node path, registers its resources and serializes its dynamic providers",
     async (stack, dnsType) => {
       const summary = await runLikePulumiHost(join(ROOT, stack));
       expect(summary.types.filter((t) => t === dnsType).length).toBeGreaterThanOrEqual(4);

@@ -147,4 +147,17 @@ describe("ClerkWebhookEndpoint provider, loaded from its serialized form", () =>
     );
     expect((result.failures ?? []).map((f) => f.property).sort()).toEqual(["eventTypes", "url"]);
   });
+
+  it("check refuses the misspelled emails.created, naming email.created", async () => {
+    const result = await provider.check!(
+      {},
+      { url: BRIDGE, eventTypes: ["emails.created", "user.updated"], description: "d" },
+    );
+    expect(result.failures).toEqual([
+      {
+        property: "eventTypes",
+        reason: `eventTypes has "emails.created", which is not an event: use "email.created" (Clerk's template guide misspells it)`,
+      },
+    ]);
+  });
 });

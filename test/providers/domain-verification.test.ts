@@ -142,6 +142,22 @@ describe("DomainVerification provider, loaded from its serialized form", () => {
     expect(verifyCalls(domain.id)).toBe(2);
   });
 
+  it("waits out a CNAME-form return path with one CNAME missing, saying both are required", async () => {
+    const standIn = await world.resetResend();
+    standIn.recordShape = "cname";
+    const domain = await registerDomain(`pair.${ZONE}`);
+    world.publish(domain.records.filter((r) => !r.name.startsWith("rsend.")));
+    const error = await provider
+      .create(await gateInputs(domain.id, { timeoutSeconds: 0.5, pollIntervalSeconds: 0.1 }))
+      .catch((e: Error) => e);
+    expect((error as Error).message).toMatch(
+      /pair\.example\.com was not verified within 0\.5 s \(status partially_verified\)\. Still pending: SPF CNAME rsend\.pair \(pending\)\. Both return-path CNAMEs are required\./,
+    );
+    world.publish(domain.records);
+    const passed = await provider.create(await gateInputs(domain.id));
+    expect(passed.outs.status).toBe("verified");
+  });
+
   it("check rejects a missing domain id and non-positive durations by name", async () => {
     const result = await provider.check!({}, { domainId: "", timeoutSeconds: 0, pollIntervalSeconds: -1 });
     expect((result.failures ?? []).map((f) => f.property).sort()).toEqual([

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ResendDomain } from "../../infra/providers/resend-domain";
+import { normalizeRecords, ResendDomain } from "../../infra/providers/resend-domain";
 import { checkedInputs, serializedProviderOf } from "../support/serialized-provider";
 import { type ProviderWorld, resendDomainArgs, startProviderWorld } from "./world";
 
@@ -127,6 +127,41 @@ describe("ResendDomain provider, loaded from its serialized form", () => {
     expect(adopted.outs.records.length).toBeGreaterThan(0);
     // Adoption brings the settings in line with the inputs (open tracking was on).
     expect((await world.resendGet(`/domains/${adopted.id}`)).body.open_tracking).toBe(false);
+  });
+
+  it("adopts a domain Resend gave the CNAME-form return path with its own records, in a stable order", async () => {
+    world.resend.recordShape = "cname";
+    const existing = await world.resendPost("/domains", {
+      name: "mail.example.com",
+      region: "eu-west-1",
+      custom_return_path: "bounces",
+    });
+    const adopted = await provider.create(await checked({ ...declaredInputs, adoptExisting: true }));
+    expect(adopted.id).toBe(existing.body.id);
+    const shape = (records: { record: string; type: string; name: string; value: string }[]) =>
+      records.map((r) => `${r.record} ${r.type} ${r.name} ${r.record === "DKIM" ? "" : r.value}`.trim());
+    expect(shape(adopted.outs.records)).toEqual([
+      "DKIM TXT resend._domainkey.mail",
+      "SPF CNAME bounces.mail rp.eu-west-1.resend-dns.com",
+      "SPF CNAME rbounces.mail rrp.eu-west-1.resend-dns.com",
+    ]);
+    const read = await provider.read!(adopted.id, adopted.outs);
+    expect(read.props?.records).toEqual(adopted.outs.records);
+  });
+
+  it("spells TXT values one way: quotes stripped, several quoted strings joined", () => {
+    const txt = (value: string) => ({
+      record: "DKIM",
+      name: "resend._domainkey",
+      type: "TXT",
+      value,
+      ttl: "Auto",
+    });
+    expect(
+      normalizeRecords([txt('"p=MIIB" "IjAN"'), txt("p=MIIBIjAN"), txt(' "p=MIIBIjAN" ')])?.map(
+        (r) => r.value,
+      ),
+    ).toEqual(["p=MIIBIjAN", "p=MIIBIjAN", "p=MIIBIjAN"]);
   });
 
   it("after an unanswered create, takes the domain that attempt made instead of failing", async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClerkEmailDelivery } from "../../infra/providers/clerk-delivery";
+import { ResendApiKey } from "../../infra/providers/resend-api-key";
 import { ResendDomain } from "../../infra/providers/resend-domain";
 import { ResendWebhook } from "../../infra/providers/resend-webhook";
 import type { ClerkStandIn } from "../../src/sandbox/clerk";
@@ -44,7 +45,7 @@ function assertRequestBodies(
 }
 
 describe("what the providers send matches the vendors' OpenAPI request schemas", () => {
-  it("Resend: domain create/update and webhook create/update bodies", async () => {
+  it("Resend: domain, webhook and API key create/update bodies", async () => {
     const loaded = await serializedProviderOf(() => new ResendDomain("d", resendDomainArgs()));
     const domain = loaded.provider;
     const inputs = await checkedInputs(domain, loaded.captured.inputs);
@@ -63,6 +64,12 @@ describe("what the providers send matches the vendors' OpenAPI request schemas",
     const made = await hook.create(hookInputs);
     await hook.update!(made.id, made.outs, { ...hookInputs, events: ["email.bounced", "email.complained"] });
 
+    const keyArgs = { name: "bridge", permission: "sending_access", domainId: created.id };
+    const key = (await serializedProviderOf(() => new ResendApiKey("k", keyArgs))).provider;
+    const keyInputs = await checkedInputs(key, keyArgs);
+    const minted = await key.create(keyInputs);
+    await key.update!(minted.id, minted.outs, { ...keyInputs, name: "bridge renamed" });
+
     const checked = assertRequestBodies(SPECS.resend, world.resendRequests());
     expect(new Set(checked)).toEqual(
       new Set([
@@ -70,6 +77,8 @@ describe("what the providers send matches the vendors' OpenAPI request schemas",
         "PATCH /domains/{domain_id}",
         "POST /webhooks",
         "PATCH /webhooks/{webhook_id}",
+        "POST /api-keys",
+        "PATCH /api-keys/{api_key_id}",
       ]),
     );
   });

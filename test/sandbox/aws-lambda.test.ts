@@ -15,9 +15,13 @@ import { buildTestBundle, type TestBundle } from "../support/lambda-bundle";
 const PROBE = `
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 let invocationsInThisEnvironment = 0;
+// Read once per execution environment, as the bridge caches its secrets.
+const coldStartVersion = process.env.SECRETS_VERSION ?? null;
 export const handler = async (event, context) => {
   invocationsInThisEnvironment += 1;
   switch (event.action) {
+    case "cached":
+      return { coldStartVersion, invocationsInThisEnvironment };
     case "env":
       return {
         env: Object.fromEntries(event.names.map((n) => [n, process.env[n] ?? null])),
@@ -115,7 +119,11 @@ describe("local Lambda runner", () => {
     });
 
   beforeAll(async () => {
-    bundle = await buildTestBundle({ probe: PROBE, http: HTTP });
+    bundle = await buildTestBundle({
+      probe: PROBE,
+      http: HTTP,
+      release2: `export const handler = async () => "release 2";`,
+    });
     ssm = await startSsmStandIn();
   });
 
@@ -196,44 +204,60 @@ describe("local Lambda runner", () => {
     expect(fn.coldStarts).toBe(2);
   });
 
-  it("an update runs the new settings in fresh environments; an invocation already running finishes", async () => {
-    const fn = await probe("fn-update", { environment: { RELEASE: "1" } });
-    const before = (await fn.invoke({ action: "env", names: ["RELEASE"] })) as {
-      env: Record<string, string>;
-    };
-    expect(before.env).toEqual({ RELEASE: "1" });
-    const running = fn.invoke({ action: "sleep", ms: 300 });
-    await fn.update({
-      name: "fn-update",
-      bundleFile: bundle.file("probe"),
-      handler: "probe.handler",
-      timeoutSeconds: 5,
-      environment: { RELEASE: "2" },
+  it("retires warm environments on a configuration update, busy ones once their invocation ends", async () => {
+    const fn = await probe("fn-update", { environment: { SECRETS_VERSION: "1" } });
+    expect(await fn.invoke({ action: "cached" })).toEqual({
+      coldStartVersion: "1",
+      invocationsInThisEnvironment: 1,
     });
-    const after = (await fn.invoke({ action: "env", names: ["RELEASE"] })) as {
-      env: Record<string, string>;
-      invocationsInThisEnvironment: number;
-    };
-    expect(after).toMatchObject({ env: { RELEASE: "2" }, invocationsInThisEnvironment: 1 });
+    expect(await fn.invoke({ action: "cached" })).toEqual({
+      coldStartVersion: "1",
+      invocationsInThisEnvironment: 2,
+    });
+
+    // One invocation is in flight (on the warm environment) while the configuration changes.
+    const inFlight = fn.invoke({ action: "sleep", ms: 300 });
+    await fn.update({ environment: { SECRETS_VERSION: "2" } });
+    expect(fn.environment).toEqual({ SECRETS_VERSION: "2" });
+    expect(await fn.invoke({ action: "cached" })).toEqual({
+      coldStartVersion: "2",
+      invocationsInThisEnvironment: 1,
+    });
+    expect(await inFlight).toBe("woke");
+    // The environment that was busy during the update is not reused afterwards.
+    const after = await Promise.all([fn.invoke({ action: "cached" }), fn.invoke({ action: "cached" })]);
+    expect(after.map((r) => (r as { coldStartVersion: string }).coldStartVersion)).toEqual(["2", "2"]);
+    expect(fn.coldStarts).toBe(3);
+    expect(fn.updates).toBe(1);
+  });
+
+  it("refuses a configuration update AWS would refuse and keeps the warm environment", async () => {
+    const fn = await probe("fn-bad-update", { environment: { SECRETS_VERSION: "1" } });
+    await fn.invoke({ action: "cached" });
+    await expect(fn.update({ environment: { AWS_REGION: "eu-west-1" } })).rejects.toThrow(
+      /reserved keys AWS_REGION/,
+    );
+    await expect(fn.update({ timeoutSeconds: 901 })).rejects.toThrow(/timeoutSeconds/);
+    expect(await fn.invoke({ action: "cached" })).toEqual({
+      coldStartVersion: "1",
+      invocationsInThisEnvironment: 2,
+    });
+    expect(fn.updates).toBe(0);
+  });
+
+  it("a code update runs the new bundle behind the same ARN; an invocation already running finishes", async () => {
+    const fn = await probe("fn-code-update");
+    expect(await fn.invoke({ action: "cached" })).toMatchObject({ invocationsInThisEnvironment: 1 });
+    const running = fn.invoke({ action: "sleep", ms: 300 });
+    await fn.update({ bundleFile: bundle.file("release2"), handler: "release2.handler" });
+    expect(await fn.invoke({})).toBe("release 2");
     expect(await running).toBe("woke");
-    expect(fn.arn).toBe("arn:aws:lambda:us-east-1:000000000000:function:fn-update");
+    expect(fn.arn).toBe("arn:aws:lambda:us-east-1:000000000000:function:fn-code-update");
     await expect(
-      fn.update({
-        name: "fn-renamed",
-        bundleFile: bundle.file("probe"),
-        handler: "probe.handler",
-        timeoutSeconds: 5,
-      }),
-    ).rejects.toThrow(/an update cannot rename it/);
-    await expect(
-      fn.update({
-        name: "fn-update",
-        bundleFile: bundle.file("probe"),
-        handler: "probe.handler",
-        timeoutSeconds: 5,
-        environment: { AWS_REGION: "eu-west-1" },
-      }),
-    ).rejects.toThrow(/environment sets reserved keys AWS_REGION/);
+      fn.update({ bundleFile: `${bundle.dir}/missing.mjs`, handler: "missing.handler" }),
+    ).rejects.toThrow(/bundle file .*missing\.mjs does not exist/);
+    expect(await fn.invoke({})).toBe("release 2");
+    expect(fn.updates).toBe(1);
   });
 
   it("turns a thrown error into an invocation failure and keeps serving", async () => {

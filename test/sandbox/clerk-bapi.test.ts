@@ -273,6 +273,74 @@ describe("Clerk BAPI stand-in: email templates", () => {
   });
 });
 
+describe("Clerk BAPI stand-in: invitations", () => {
+  it("creates invitations that email invitation or waitlist_invitation with their expiry, as the SDK asks", async () => {
+    const invitation = await client.invitations.createInvitation({
+      emailAddress: "invitee@example.com",
+      expiresInDays: 7,
+      publicMetadata: { plan: "team" },
+      redirectUrl: "https://app.example.com/accept",
+    });
+    expect(invitation).toMatchObject({
+      emailAddress: "invitee@example.com",
+      status: "pending",
+      publicMetadata: { plan: "team" },
+    });
+    expect(invitation.id).toMatch(/^inv_/);
+    expect(invitation.url).toMatch(/^https:\/\/app\.example\.com\/accept\?__clerk_ticket=/);
+    const [stored] = clerk.instance.invitations.all();
+    expect(stored!.expiresAt - stored!.createdAt).toBe(7 * 86_400_000);
+    const [record] = clerk.emails();
+    expect(record?.email).toMatchObject({
+      slug: "invitation",
+      to_email_address: "invitee@example.com",
+      user_id: null,
+      email_address_id: null,
+      subject: "You've been invited to join Acme",
+      data: {
+        action_url: invitation.url,
+        invitation: { expires_in_days: 7, public_metadata: { plan: "team" } },
+      },
+    });
+    expect(record?.email.body).toContain("expires in 7 days");
+    const event = clerk.events().at(-1)!;
+    hooks.assertSchema(hooks.webhookSchema("email.created"), event.payload, "email.created");
+
+    await client.invitations.createInvitation({
+      emailAddress: "waiting@example.com",
+      templateSlug: "waitlist_invitation",
+    });
+    expect(clerk.emails().at(-1)?.email).toMatchObject({
+      slug: "waitlist_invitation",
+      data: { invitation: { expires_in_days: 30 } },
+    });
+    await client.invitations.createInvitation({ emailAddress: "quiet@example.com", notify: false });
+    expect(clerk.emails()).toHaveLength(2);
+  });
+
+  it("refuses invitations for existing users (unless ignore_existing) and out-of-range expiries", async () => {
+    seed("taken@example.com");
+    const taken = await clerkError(
+      client.invitations.createInvitation({ emailAddress: "taken@example.com" }),
+    );
+    expect(taken.errors[0]?.code).toBe("form_identifier_exists");
+    await client.invitations.createInvitation({ emailAddress: "taken@example.com", ignoreExisting: true });
+    for (const expires_in_days of [0, 366, 1.5]) {
+      const res = await raw("/invitations", {
+        method: "POST",
+        body: JSON.stringify({ email_address: "new@example.com", expires_in_days }),
+      });
+      expect(res.status).toBe(422);
+      expect((await json<ErrorBody>(res)).errors[0]?.long_message).toContain("between 1 and 365");
+    }
+    const unknown = await raw("/invitations", {
+      method: "POST",
+      body: JSON.stringify({ email_address: "new@example.com", template_slug: "organization_invitation" }),
+    });
+    expect(unknown.status).toBe(422);
+  });
+});
+
 describe("Clerk BAPI stand-in: Svix app", () => {
   it("creates, re-issues and deletes the instance's Svix app", async () => {
     const missing = await clerkError(client.webhooks.generateSvixAuthURL());

@@ -165,6 +165,83 @@ describe("Clerk stand-in flows: sign-up", () => {
   });
 });
 
+describe("Clerk stand-in flows: links and test mode", () => {
+  it("signs up by magic link (magic_link_sign_up) and verifies with the link's token", async () => {
+    const signUp = await controlJson<{ sign_up_id: string; code: string; email: EmailEventData }>(
+      "/sign-ups",
+      { email_address: "linked@example.com", strategy: "email_link" },
+    );
+    expect(signUp.email).toMatchObject({
+      slug: "magic_link_sign_up",
+      user_id: null,
+      subject: "Sign up to Acme",
+    });
+    expect(String(signUp.email.data.magic_link)).toBe(
+      `https://accounts.acme.test/v1/verify?token=${signUp.code}`,
+    );
+    expect(signUp.email.data).toMatchObject({ ttl_minutes: 10 });
+    expect(signUp.email.data).not.toHaveProperty("otp_code");
+    expect(signUp.email.body_plain).toContain(String(signUp.email.data.magic_link));
+    await controlJson(`/sign-ups/${signUp.sign_up_id}/verify`, { code: signUp.code });
+    expect((await received()).map((e) => e.type)).toEqual(["email.created", "user.created"]);
+  });
+
+  it("verifies an added address by magic link (magic_link_user_profile)", async () => {
+    const { user } = await controlJson<{ user: UserBody }>("/sign-ups", {
+      email_address: "ada@example.com",
+      verify: true,
+    });
+    const added = await controlJson<{ email_address_id: string; code: string; email: EmailEventData }>(
+      `/users/${user.id}/email-addresses`,
+      { email_address: "ada@work.example", strategy: "email_link" },
+    );
+    expect(added.email).toMatchObject({ slug: "magic_link_user_profile", user_id: user.id });
+    expect(String(added.email.data.magic_link)).toContain(added.code);
+    const verified = await controlJson<UserBody>(`/email-addresses/${added.email_address_id}/verify`, {
+      code: added.code,
+    });
+    expect(verified.email_addresses.find((e) => e.id === added.email_address_id)?.verification.status).toBe(
+      "verified",
+    );
+  });
+
+  it("gives +clerk_test addresses the code 424242 while test mode is on, and random codes once it is off", async () => {
+    const signUp = await controlJson<{ code: string; email: EmailEventData }>("/sign-ups", {
+      email_address: "jane+clerk_test@example.com",
+      verify: true,
+    });
+    expect(signUp.code).toBe("424242");
+    expect(signUp.email).toMatchObject({
+      subject: "424242 is your verification code",
+      data: { otp_code: "424242" },
+    });
+    const reset = await controlJson<{ code: string }>("/password-resets", {
+      email_address: "jane+clerk_test@example.com",
+    });
+    expect(reset.code).toBe("424242");
+    const signIn = await controlJson<{ email: EmailEventData }>("/sign-ins", {
+      email_address: "jane+clerk_test@example.com",
+    });
+    expect(signIn.email.data.otp_code).toBe("424242");
+    // Only the +clerk_test subaddress is a test address.
+    const other = await controlJson<{ code: string }>("/sign-ups", {
+      email_address: "jane+clerk_tester@example.com",
+    });
+    expect(other.code).toMatch(/^\d{6}$/);
+
+    clerk.instance.testMode = false;
+    const codes = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const { code } = await controlJson<{ code: string }>("/password-resets", {
+        email_address: "jane+clerk_test@example.com",
+      });
+      codes.add(code);
+    }
+    // Three random six-digit codes: at least one differs from 424242 (all three matching is 1e-18).
+    expect([...codes].some((code) => code !== "424242")).toBe(true);
+  });
+});
+
 describe("Clerk stand-in flows: existing users", () => {
   async function signedUp(address: string): Promise<UserBody> {
     const { user } = await controlJson<{ user: UserBody }>("/sign-ups", {

@@ -113,6 +113,45 @@ describe("DNS stand-in answers", () => {
     expect(await resolver.resolveNs("example.com")).toEqual(["ns-1.awsdns-01.org"]);
   });
 
+  it("answers an apex NS query with ns1.<apex>, the SOA's server, until NS records are stored", async () => {
+    expect(await resolver.resolveNs("example.net")).toEqual(["ns1.example.net"]);
+    await expect(resolver.resolveNs("www.example.net")).rejects.toMatchObject({ code: "ENOTFOUND" });
+  });
+
+  it("refers a query below a delegation to a zone it does not serve, without the AA bit", async () => {
+    dns.upsert({
+      name: "child.example.com",
+      type: "NS",
+      values: ["ns1.child-host.net", "ns2.child-host.net"],
+    });
+    const udp = UDPClient({ dns: dns.host, port: dns.port });
+    for (const name of ["child.example.com", "deep.child.example.com"]) {
+      const packet = await udp(name, "NS");
+      expect(packet.header).toMatchObject({ rcode: 0, aa: 0 });
+      expect(packet.answers).toEqual([]);
+      expect(packet.authorities.map((a) => [a.name, a.type, (a as { ns?: string }).ns])).toEqual([
+        ["child.example.com", 2, "ns1.child-host.net"],
+        ["child.example.com", 2, "ns2.child-host.net"],
+      ]);
+    }
+    // A child the server also serves is answered from the child, as by any server holding both zones.
+    dns.addZone("child.example.com");
+    dns.upsert({ name: "www.child.example.com", type: "A", values: ["192.0.2.20"] });
+    expect(await resolver.resolve4("www.child.example.com")).toEqual(["192.0.2.20"]);
+  });
+
+  it("listens on another loopback host at a given port, as a second name server", async () => {
+    const second = await startDnsStandIn({ zones: ["example.org"], host: "127.0.0.2", port: dns.port });
+    try {
+      expect(second.address).toBe(`127.0.0.2:${dns.port}`);
+      const other = new Resolver({ timeout: 300, tries: 1 });
+      other.setServers([second.address]);
+      expect(await other.resolveNs("example.org")).toEqual(["ns1.example.org"]);
+    } finally {
+      await second.close();
+    }
+  });
+
   it("chases a CNAME to an in-zone target and returns the target's RRset", async () => {
     dns.upsert({ name: "links.example.com", type: "CNAME", values: ["target.example.net"] });
     dns.upsert({ name: "target.example.net", type: "TXT", values: ["chased"] });

@@ -96,6 +96,39 @@ describe("the local cloud layer", () => {
   });
 });
 
+describe("a later deployment into the same local cloud", () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+  });
+  afterAll(() => sandbox?.close());
+
+  it("leaves an unchanged resource alone, updates a parameter in place, refuses what AWS would replace", async () => {
+    const cloud = await LocalCloud.create({ sandbox, project: PROJECT, config: {} });
+    const parameter = (inputs: Record<string, unknown>) =>
+      cloud.mocks.newResource({ type: "aws:ssm/parameter:Parameter", name: "key", custom: true, inputs });
+    const inputs = { name: "/layer/key", type: "SecureString", value: "re_first" };
+    const created = await parameter(inputs);
+    expect(created.state.version).toBe(1);
+    expect(await parameter(inputs)).toEqual(created);
+    expect(cloud.log).toHaveLength(1);
+
+    const updated = await parameter({ ...inputs, value: "re_second" });
+    expect(updated.state.version).toBe(2);
+    expect(cloud.log.map((r) => [r.name, r.operation])).toEqual([
+      ["key", "create"],
+      ["key", "update"],
+    ]);
+    expect(sandbox.aws.ssm.parameters().find((p) => p.name === "/layer/key")?.version).toBe(2);
+
+    void parameter({ ...inputs, name: "/layer/renamed", value: "re_second" });
+    await expect(cloud.failed).rejects.toThrow(
+      /cannot change name of aws:ssm\/parameter:Parameter key in a later deployment/,
+    );
+    await cloud.close();
+  });
+});
+
 describe("the sandbox stack file", () => {
   it("is a config the program's schema accepts: Cloudflare, portal mode, a short verification poll", () => {
     const parsed = parseStackConfig({

@@ -2,9 +2,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
 import type { ResendDnsRecord } from "../../infra/providers/resend-domain";
 import { settleAssets as settle } from "../../src/sandbox/local-cloud/aws-resources";
+import { asLanguageHost } from "../../src/sandbox/local-cloud/language-host";
 import { unwrapSecrets as unwrap } from "../../src/sandbox/local-cloud/serialized-provider";
 
 /**
@@ -30,8 +31,57 @@ export interface MockResource {
   inputs: Record<string, unknown>;
   /** Dynamic resources: the serialized provider module, as Pulumi's host would load it. */
   providerText?: string;
+  /** Resource options as the engine received them; `dependsOn` by resource name. */
+  options: ResourceOptionsSeen;
   started: number;
   finished: number;
+}
+
+export interface ResourceOptionsSeen {
+  deleteBeforeReplace: boolean;
+  replaceOnChanges: string[];
+  dependsOn: string[];
+}
+
+interface RegisterRequest {
+  getName(): string;
+  getDeletebeforereplace(): boolean;
+  getReplaceonchangesList(): string[];
+  getDependenciesList(): string[];
+}
+
+/** Wraps the mock monitor to see what `newResource` is not shown: the options the engine would act on. */
+function recordOptions(seen: Map<string, ResourceOptionsSeen>): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, callback: unknown): Promise<void>;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    seen.set(req.getName(), {
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+      replaceOnChanges: req.getReplaceonchangesList(),
+      dependsOn: req.getDependenciesList().map((urn) => urn.split("::").at(-1) as string),
+    });
+    return register(req, callback);
+  };
+}
+
+/** Every record resource is replaced delete-first when its name or type changes, never updated in place. */
+export function expectDeleteFirst(records: MockResource[]): void {
+  expect(records.length).toBeGreaterThan(0);
+  for (const record of records) {
+    expect(record.options, record.name).toMatchObject({
+      deleteBeforeReplace: true,
+      replaceOnChanges: ["name", "type"],
+    });
+  }
+}
+
+/** Record `later` waits for record `earlier` (beside the domain both take values from) and starts after it. */
+export function expectWrittenAfter(run: ProgramRun, later: string, earlier: string): void {
+  expect(run.named(later).options.dependsOn.sort()).toEqual(["sending-domain-resend", earlier].sort());
+  expect(run.named(earlier).options.dependsOn).toEqual(["sending-domain-resend"]);
+  expect(run.named(later).started).toBeGreaterThan(run.named(earlier).finished);
 }
 
 export interface ProgramRun {
@@ -73,6 +123,62 @@ export function classicResendRecords(label = "auth", returnPath = "send"): Resen
   ];
 }
 
+/** The `dev` stack on Cloudflare with the Clerk endpoint not registered yet, and its secret keys. */
+export const DEV_CLOUDFLARE_CONFIG = {
+  sendingDomain: "auth.example.com",
+  dnsZone: "example.com",
+  dnsProvider: "cloudflare",
+  fromName: "Example",
+  fromAddress: "auth@auth.example.com",
+  resendApiKey: "re_test_123",
+  clerkSecretKey: "sk_test_123",
+  "cloudflare:apiToken": "cf-token",
+};
+export const DEV_CLOUDFLARE_SECRETS = ["resendApiKey", "clerkSecretKey", "cloudflare:apiToken"];
+
+/** The CNAME-form return path: a CNAME at the return path and one at its `r`-prefixed sibling. */
+export function cnameReturnPathRecords(label = "auth", returnPath = "send"): ResendDnsRecord[] {
+  const cname = (name: string, value: string): ResendDnsRecord => ({
+    record: "SPF",
+    name,
+    type: "CNAME",
+    ttl: "Auto",
+    status: "not_started",
+    value,
+  });
+  return [
+    cname(`${returnPath}.${label}`, "rp.us-east-1.resend-dns.com"),
+    cname(`r${returnPath}.${label}`, "rrp.us-east-1.resend-dns.com"),
+  ];
+}
+
+/** The `cname` profile: CNAME-form return path, DKIM TXT. */
+export function cnameResendRecords(label = "auth", returnPath = "send"): ResendDnsRecord[] {
+  return [
+    ...cnameReturnPathRecords(label, returnPath),
+    ...classicResendRecords(label, returnPath).filter((r) => r.record === "DKIM"),
+  ];
+}
+
+/** SES Easy DKIM selectors as Resend's CNAME-form DKIM lists them (not in name order). */
+export const DKIM_SELECTORS = [
+  "qklz5ozk742hhql3vmekdu3pr4f5ggsj",
+  "eeaemodxoao5hxwjvhywx4bo5mswjw6v",
+  "nu22pfdfqaxdybogtw3ebaokmalv5mxg",
+];
+
+/** Three DKIM CNAMEs `<selector>._domainkey` → `<selector>.dkim.amazonses.com.` (trailing dot, as in the SDK). */
+export function dkimCnameRecords(label = "auth"): ResendDnsRecord[] {
+  return DKIM_SELECTORS.map((selector) => ({
+    record: "DKIM",
+    name: `${selector}._domainkey.${label}`,
+    type: "CNAME",
+    ttl: "Auto",
+    status: "not_started",
+    value: `${selector}.dkim.amazonses.com.`,
+  }));
+}
+
 /** A 2048-bit DKIM key: 392 characters, longer than one TXT string. */
 export const DKIM = `p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA${"x".repeat(340)}IDAQAB`;
 
@@ -83,25 +189,37 @@ export interface RunOptions {
   secretKeys?: string[];
   preview?: boolean;
   domainRecords?: ResendDnsRecord[];
+  /** Collects the created resources as they are created, so a failed run shows what it got to. */
+  created?: MockResource[];
   /** Milliseconds a resource type's creation takes, to make ordering observable. */
   delays?: Record<string, number>;
+  /** The `version` AWS reports for an SSM parameter, by parameter name; 1 when not given. */
+  parameterVersions?: Record<string, number>;
 }
 
 function fullKey(key: string): string {
   return key.includes(":") ? key : `${PROJECT}:${key}`;
 }
 
-function mockState(type: string, name: string, inputs: Record<string, unknown>, records?: ResendDnsRecord[]) {
+function mockState(type: string, name: string, inputs: Record<string, unknown>, options: RunOptions) {
   const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
   const physical = (inputs.name as string | undefined) ?? `${name}-1a2b3c`;
   switch (type) {
     case "pulumi-nodejs:dynamic/resend:Domain":
       // Without records the output stays unknown, as in a preview before the domain exists.
-      return { domainId: "dom_123", status: "not_started", ...(records ? { records } : {}) };
+      return {
+        domainId: "dom_123",
+        status: "not_started",
+        ...(options.domainRecords ? { records: options.domainRecords } : {}),
+      };
     case "pulumi-nodejs:dynamic/resend:DomainVerification":
       return { status: "verified", verifiedAt: "2026-11-25T10:00:00Z" };
     case "pulumi-nodejs:dynamic/resend:Webhook":
       return { webhookId: "wh_123", signingSecret: "whsec_resend" };
+    case "pulumi-nodejs:dynamic/resend:ApiKey":
+      return { keyId: "key_123", token: "re_bridge_sending" };
+    case "aws:ssm/parameter:Parameter":
+      return { name: physical, version: options.parameterVersions?.[physical] ?? 1 };
     case "pulumi-nodejs:dynamic/clerk:WebhookEndpoint":
       return { endpointId: "ep_123", signingSecret: "whsec_clerk" };
     case "pulumi-nodejs:dynamic/clerk:EmailDelivery":
@@ -140,7 +258,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
   vi.resetModules();
   const config = Object.fromEntries(Object.entries(options.config).map(([k, v]) => [fullKey(k), v]));
   pulumi.runtime.setAllConfig(config, (options.secretKeys ?? []).map(fullKey));
-  const resources: MockResource[] = [];
+  const resources: MockResource[] = options.created ?? [];
+  const seenOptions = new Map<string, ResourceOptionsSeen>();
   let clock = 0;
   await pulumi.runtime.setMocks(
     {
@@ -158,9 +277,10 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
           inputs,
           started,
           finished: ++clock,
+          options: seenOptions.get(args.name) as ResourceOptionsSeen,
           ...(typeof providerText === "string" ? { providerText } : {}),
         });
-        const state = { ...inputs, ...mockState(args.type, args.name, inputs, options.domainRecords) };
+        const state = { ...inputs, ...mockState(args.type, args.name, inputs, options) };
         return { id: `${args.name}-id`, state };
       },
       call(args) {
@@ -184,19 +304,23 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     options.stack,
     options.preview ?? false,
   );
-  const program = (await import("../../infra/index.js")) as Record<string, unknown>;
-  const outputs: Record<string, unknown> = {};
-  const secretOutputs = new Set<string>();
-  for (const [key, value] of Object.entries(program)) {
-    // In a preview unknown outputs never resolve; only the registrations are of interest there.
-    if (!pulumi.Output.isInstance(value) || options.preview) {
-      outputs[key] = value;
-      continue;
+  recordOptions(seenOptions);
+  const { outputs, secretOutputs } = await asLanguageHost(async () => {
+    const program = (await import("../../infra/index.js")) as Record<string, unknown>;
+    const outputs: Record<string, unknown> = {};
+    const secretOutputs = new Set<string>();
+    for (const [key, value] of Object.entries(program)) {
+      // In a preview unknown outputs never resolve; only the registrations are of interest there.
+      if (!pulumi.Output.isInstance(value) || options.preview) {
+        outputs[key] = value;
+        continue;
+      }
+      outputs[key] = await new Promise((resolve) => value.apply(resolve));
+      if (await pulumi.isSecret(value)) secretOutputs.add(key);
     }
-    outputs[key] = await new Promise((resolve) => value.apply(resolve));
-    if (await pulumi.isSecret(value)) secretOutputs.add(key);
-  }
-  await pulumi.runtime.disconnect();
+    await pulumi.runtime.disconnect();
+    return { outputs, secretOutputs };
+  });
   return {
     resources,
     outputs,

@@ -58,6 +58,18 @@ export interface AwsClientOptions {
 /** Three attempts like the SDK's standard mode; short waits because a Lambda invocation is waiting. */
 export const AWS_BACKOFF: BackoffPolicy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000 };
 const AWS_TIMEOUT_MS = 5_000;
+/** A retry is not started with less time than this left before the deadline: it could not get an answer. */
+const MIN_ATTEMPT_MS = 200;
+
+/** Per call. */
+export interface CallOptions {
+  /**
+   * Epoch ms by which the call must have given up, retries and backoff included: each attempt's timeout is
+   * cut to the time left and no retry starts too close to it. Ingest passes its invocation's end (less a
+   * margin), so a slow AWS answer cannot outlive the function and leave work half done.
+   */
+  deadlineAt?: number;
+}
 
 /**
  * A failed AWS call. `name` is the service's error shape (`ConditionalCheckFailedException`,
@@ -131,19 +143,36 @@ export class AwsJsonClient {
     this.sleep = options.sleep ?? defaultSleep;
   }
 
-  /** Calls `operation` (e.g. `PutItem`) with retries on throttling, 5xx, timeouts and network errors. */
-  call<T = Record<string, unknown>>(operation: string, input: object): Promise<T> {
+  /**
+   * Calls `operation` (e.g. `PutItem`) with retries on throttling, 5xx, timeouts and network errors, all
+   * within `options.deadlineAt` when given.
+   */
+  call<T = Record<string, unknown>>(operation: string, input: object, options: CallOptions = {}): Promise<T> {
     const body = JSON.stringify(input);
+    const deadlineAt = options.deadlineAt ?? Number.POSITIVE_INFINITY;
+    const left = () => deadlineAt - Date.now();
     return withBackoff(
-      () => this.attempt<T>(operation, body),
-      (err) => ({ retry: err instanceof AwsError && err.retryable }),
-      { policy: this.backoff, sleep: this.sleep },
+      () => this.attempt<T>(operation, body, left()),
+      (err) => ({ retry: err instanceof AwsError && err.retryable && left() > MIN_ATTEMPT_MS }),
+      {
+        policy: this.backoff,
+        // The wait is cut so the retry still starts with MIN_ATTEMPT_MS left.
+        sleep: (ms) => this.sleep(Math.max(0, Math.min(ms, left() - MIN_ATTEMPT_MS))),
+      },
     );
   }
 
-  private async attempt<T>(operation: string, body: string): Promise<T> {
+  private async attempt<T>(operation: string, body: string, leftMs: number): Promise<T> {
     const { signingName, targetPrefix, jsonVersion } = this.service;
     const what = `${signingName} ${operation}`;
+    if (leftMs <= 0) {
+      throw new AwsError(
+        "DeadlineExceeded",
+        `${what}: not attempted, the caller's deadline has passed`,
+        undefined,
+      );
+    }
+    const timeoutMs = Math.min(this.timeoutMs, Math.ceil(leftMs));
     if (!this.credentials) {
       throw new AwsError(
         "CredentialsError",
@@ -179,7 +208,7 @@ export class AwsJsonClient {
         method: "POST",
         headers: signed.headers,
         body,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       text = await response.text();
     } catch (err) {
@@ -187,7 +216,7 @@ export class AwsJsonClient {
       throw new AwsError(
         timedOut ? "TimeoutError" : "NetworkingError",
         timedOut
-          ? `${what}: no answer from ${this.endpoint} within ${this.timeoutMs} ms`
+          ? `${what}: no answer from ${this.endpoint} within ${timeoutMs} ms`
           : `${what}: could not reach ${this.endpoint}: ${(err as Error).message}`,
         undefined,
         undefined,

@@ -1,5 +1,5 @@
 import { backoffDelayMs, defaultSleep } from "../../lib/backoff";
-import { AWS_BACKOFF, type AwsClientOptions, AwsError, AwsJsonClient } from "./client";
+import { AWS_BACKOFF, type AwsClientOptions, AwsError, AwsJsonClient, type CallOptions } from "./client";
 import { type DynamoItem, marshallItem, unmarshallItem } from "./dynamo-json";
 
 export type Item = Record<string, unknown>;
@@ -35,8 +35,12 @@ export class DynamoDb {
         : new AwsJsonClient("dynamodb", clientOrOptions);
   }
 
-  async put(table: string, item: Item, input: ExpressionInput = {}): Promise<void> {
-    await this.client.call("PutItem", { TableName: table, Item: marshallItem(item), ...expression(input) });
+  async put(table: string, item: Item, input: ExpressionInput = {}, call?: CallOptions): Promise<void> {
+    await this.client.call(
+      "PutItem",
+      { TableName: table, Item: marshallItem(item), ...expression(input) },
+      call,
+    );
   }
 
   async get(table: string, key: Item): Promise<Item | undefined> {
@@ -48,19 +52,27 @@ export class DynamoDb {
   }
 
   /** Returns the attributes asked for with `returnValues`, else `undefined`. */
-  async update(table: string, key: Item, input: UpdateInput): Promise<Item | undefined> {
-    const out = await this.client.call<{ Attributes?: DynamoItem }>("UpdateItem", {
-      TableName: table,
-      Key: marshallItem(key),
-      UpdateExpression: input.update,
-      ...expression(input),
-      ...(input.returnValues ? { ReturnValues: input.returnValues } : {}),
-    });
+  async update(table: string, key: Item, input: UpdateInput, call?: CallOptions): Promise<Item | undefined> {
+    const out = await this.client.call<{ Attributes?: DynamoItem }>(
+      "UpdateItem",
+      {
+        TableName: table,
+        Key: marshallItem(key),
+        UpdateExpression: input.update,
+        ...expression(input),
+        ...(input.returnValues ? { ReturnValues: input.returnValues } : {}),
+      },
+      call,
+    );
     return out.Attributes ? unmarshallItem(out.Attributes) : undefined;
   }
 
-  async delete(table: string, key: Item): Promise<void> {
-    await this.client.call("DeleteItem", { TableName: table, Key: marshallItem(key) });
+  async delete(table: string, key: Item, input: ExpressionInput = {}, call?: CallOptions): Promise<void> {
+    await this.client.call(
+      "DeleteItem",
+      { TableName: table, Key: marshallItem(key), ...expression(input) },
+      call,
+    );
   }
 
   /** Every item matching the key condition, following `LastEvaluatedKey` across pages. */

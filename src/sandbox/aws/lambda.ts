@@ -87,6 +87,8 @@ class ExecutionEnvironment {
   constructor(
     private readonly worker: Worker,
     private readonly functionName: string,
+    /** The function's update it was started after; an environment never outlives an update. */
+    readonly generation: number,
   ) {
     worker.on(
       "message",
@@ -163,54 +165,60 @@ class ExecutionEnvironment {
 }
 
 /**
+ * What an update can change on a local function: its code (`UpdateFunctionCode`: a new bundle file, with
+ * its handler) and its configuration (`UpdateFunctionConfiguration`). The name, and so the ARN and URL,
+ * stay.
+ */
+export type LambdaUpdate = Partial<
+  Pick<LocalLambdaOptions, "bundleFile" | "handler" | "environment" | "timeoutSeconds" | "memoryMb">
+>;
+
+/**
  * A function run locally from its deployment bundle: each execution environment is a worker thread
  * whose `process.env` is exactly the function's environment plus Lambda's reserved variables.
  * Concurrent invocations get separate environments, as in Lambda; idle ones are reused (warm starts).
+ * An update (code or configuration) retires every environment started before it, as Lambda does: idle ones
+ * at once, busy ones when their invocation ends, so every later invocation runs the new code and settings.
  */
 export class LocalLambda {
   readonly arn: string;
   readonly logs: LambdaLogLine[] = [];
   invocations = 0;
   coldStarts = 0;
+  /** How many updates (code or configuration) the function has had. */
+  updates = 0;
   private readonly idle: ExecutionEnvironment[] = [];
   private readonly all = new Set<ExecutionEnvironment>();
-  private workerEnv: Record<string, string>;
+  private workerEnv: Record<string, string> = {};
   private closed = false;
 
   constructor(private options: Required<Pick<LocalLambdaOptions, "memoryMb">> & LocalLambdaOptions) {
     this.arn = `arn:aws:lambda:${SANDBOX_REGION}:${SANDBOX_ACCOUNT_ID}:function:${options.name}`;
-    this.workerEnv = LocalLambda.environmentOf(options);
+    this.workerEnv = this.environmentFor(options);
   }
 
-  private static environmentOf(options: Required<Pick<LocalLambdaOptions, "memoryMb">> & LocalLambdaOptions) {
-    return {
-      ...(options.awsEnvironment ?? awsSandboxEnvironment()),
-      ...options.environment,
-      AWS_LAMBDA_FUNCTION_NAME: options.name,
-      AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb),
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${options.name}`,
-      AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
-      AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
-      LAMBDA_TASK_ROOT: dirname(options.bundleFile),
-      _HANDLER: options.handler,
-      TZ: ":UTC",
-      LANG: "en_US.UTF-8",
-    };
+  /** The function's configured environment variables (without what the sandbox adds). */
+  get environment(): Record<string, string> {
+    return { ...this.options.environment };
   }
 
   /**
-   * UpdateFunctionCode / UpdateFunctionConfiguration: later invocations run the new bundle and settings in
-   * fresh execution environments (same name, ARN and URL); an invocation already running finishes on the old.
+   * `UpdateFunctionCode` and `UpdateFunctionConfiguration`: the new code and settings apply to every
+   * invocation that starts afterwards. Warm environments are discarded, so code that cached what the old
+   * configuration pointed at (a secret read at cold start) starts over; an invocation already running
+   * finishes on the old. An update AWS would refuse is refused and changes nothing.
    */
-  async update(options: LocalLambdaOptions): Promise<void> {
-    if (options.name !== this.name) throw new Error(`Lambda ${this.name}: an update cannot rename it`);
-    const memoryMb = await checkLambdaOptions(options);
-    this.options = { ...options, memoryMb };
-    this.workerEnv = LocalLambda.environmentOf(this.options);
-    for (const environment of this.idle.splice(0)) void environment.terminate();
-    // Busy environments leave the pool; they are shut down when their invocation ends.
-    this.all.clear();
+  async update(change: LambdaUpdate): Promise<void> {
+    if (this.closed) throw new Error(`Lambda ${this.name} is closed`);
+    const next = { ...this.options, ...change, memoryMb: change.memoryMb ?? this.options.memoryMb };
+    checkConfiguration(next);
+    if (change.bundleFile !== undefined) await checkBundleFile(next);
+    this.options = next;
+    this.workerEnv = this.environmentFor(next);
+    this.updates += 1;
+    const retired = this.idle.splice(0);
+    for (const environment of retired) this.all.delete(environment);
+    await Promise.all(retired.map((environment) => environment.terminate()));
   }
 
   get name(): string {
@@ -235,8 +243,9 @@ export class LocalLambda {
       );
       return JSON.parse(payload);
     } finally {
-      if (!environment.dead && !this.closed && this.all.has(environment)) this.idle.push(environment);
-      else {
+      if (!environment.dead && !this.closed && environment.generation === this.updates) {
+        this.idle.push(environment);
+      } else {
         this.all.delete(environment);
         if (!environment.dead) void environment.terminate();
       }
@@ -274,9 +283,26 @@ export class LocalLambda {
     });
     this.capture(worker.stdout, "stdout");
     this.capture(worker.stderr, "stderr");
-    const environment = new ExecutionEnvironment(worker, this.name);
+    const environment = new ExecutionEnvironment(worker, this.name, this.updates);
     this.all.add(environment);
     return environment;
+  }
+
+  private environmentFor(options: LocalLambdaOptions & { memoryMb: number }): Record<string, string> {
+    return {
+      ...(options.awsEnvironment ?? awsSandboxEnvironment()),
+      ...options.environment,
+      AWS_LAMBDA_FUNCTION_NAME: options.name,
+      AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${options.name}`,
+      AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+      AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
+      LAMBDA_TASK_ROOT: dirname(options.bundleFile),
+      _HANDLER: options.handler,
+      TZ: ":UTC",
+      LANG: "en_US.UTF-8",
+    };
   }
 
   private capture(stream: Readable, name: LambdaLogLine["stream"]): void {
@@ -298,13 +324,24 @@ export class LocalLambda {
  * handler that does not name the bundle file, limits out of range) fail here, before any invocation.
  */
 export async function startLocalLambda(options: LocalLambdaOptions): Promise<LocalLambda> {
-  const memoryMb = await checkLambdaOptions(options);
-  return new LocalLambda({ ...options, memoryMb });
+  const configured = { ...options, memoryMb: options.memoryMb ?? 128 };
+  checkConfiguration(configured);
+  await checkBundleFile(configured);
+  return new LocalLambda(configured);
 }
 
-/** The checks AWS makes on a function's configuration; resolves the memory size it runs with. */
-async function checkLambdaOptions(options: LocalLambdaOptions): Promise<number> {
-  const memoryMb = options.memoryMb ?? 128;
+async function checkBundleFile(options: LocalLambdaOptions): Promise<void> {
+  const file = await stat(options.bundleFile).catch(() => undefined);
+  if (!file?.isFile()) {
+    throw new Error(
+      `Lambda ${options.name}: bundle file ${options.bundleFile} does not exist; build the bundle first`,
+    );
+  }
+}
+
+/** Throws what AWS would refuse about a function configuration, naming the setting. */
+function checkConfiguration(options: LocalLambdaOptions & { memoryMb: number }): void {
+  const { memoryMb } = options;
   const handlerMatch = /^([^.]+)\.([A-Za-z_$][\w$]*)$/.exec(options.handler);
   if (!handlerMatch) {
     throw new Error(
@@ -331,11 +368,4 @@ async function checkLambdaOptions(options: LocalLambdaOptions): Promise<number> 
   if (!(memoryMb >= 128 && memoryMb <= 10_240)) {
     throw new Error(`Lambda ${options.name}: memoryMb must be 128-10240 (got ${memoryMb})`);
   }
-  const file = await stat(options.bundleFile).catch(() => undefined);
-  if (!file?.isFile()) {
-    throw new Error(
-      `Lambda ${options.name}: bundle file ${options.bundleFile} does not exist; build the bundle first`,
-    );
-  }
-  return memoryMb;
 }

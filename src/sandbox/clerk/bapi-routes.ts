@@ -2,7 +2,14 @@ import { WindowRateLimiter } from "../core/rate-limit";
 import { bearerToken, type StandInRequest, type StandInResponse, type StandInServer } from "../core/server";
 import { errors } from "./errors";
 import { type ActorContext, ClerkApiError, type ClerkInstance, type MetadataPatch } from "./instance";
-import { isPlainObject } from "./metadata";
+import {
+  INVITATION_DAYS,
+  INVITATION_TEMPLATES,
+  type InvitationTemplate,
+  invitationJson,
+  type NewInvitation,
+} from "./invitations";
+import { isPlainObject, type Metadata } from "./metadata";
 import { type TemplateType, templateJson } from "./templates";
 import { ORDER_FIELDS, type UserListFilter, userJson } from "./users";
 
@@ -89,6 +96,70 @@ function metadataBody(req: StandInRequest): MetadataPatch {
     out[field] = value;
   }
   return out;
+}
+
+const INVITATION_FIELDS = [
+  "email_address",
+  "public_metadata",
+  "redirect_url",
+  "notify",
+  "ignore_existing",
+  "expires_in_days",
+  "template_slug",
+];
+
+/** Validates a `POST /v1/invitations` body (the spec's `additionalProperties: false` included). */
+function invitationBody(req: StandInRequest): NewInvitation {
+  const body = req.json() ?? {};
+  if (!isPlainObject(body))
+    throw new ClerkApiError(errors.paramInvalid("body", "The body must be a JSON object."));
+  const unknown = Object.keys(body).find((key) => !INVITATION_FIELDS.includes(key));
+  if (unknown) throw new ClerkApiError(errors.paramUnknown(unknown));
+  const {
+    email_address,
+    public_metadata,
+    redirect_url,
+    notify,
+    ignore_existing,
+    expires_in_days,
+    template_slug,
+  } = body;
+  if (typeof email_address !== "string") throw new ClerkApiError(errors.paramMissing("email_address"));
+  const invalid = (param: string, message: string) => new ClerkApiError(errors.paramInvalid(param, message));
+  if (public_metadata !== undefined && !isPlainObject(public_metadata))
+    throw invalid("public_metadata", "public_metadata must be a JSON object.");
+  if (redirect_url !== undefined && typeof redirect_url !== "string")
+    throw invalid("redirect_url", "redirect_url must be a string.");
+  for (const [param, value] of [
+    ["notify", notify],
+    ["ignore_existing", ignore_existing],
+  ] as const) {
+    if (value !== undefined && value !== null && typeof value !== "boolean")
+      throw invalid(param, `${param} must be a boolean.`);
+  }
+  const days = expires_in_days ?? undefined;
+  if (
+    days !== undefined &&
+    (!Number.isInteger(days) ||
+      (days as number) < INVITATION_DAYS.min ||
+      (days as number) > INVITATION_DAYS.max)
+  ) {
+    throw invalid(
+      "expires_in_days",
+      `expires_in_days must be an integer between ${INVITATION_DAYS.min} and ${INVITATION_DAYS.max}.`,
+    );
+  }
+  if (template_slug !== undefined && !INVITATION_TEMPLATES.includes(template_slug as InvitationTemplate))
+    throw invalid("template_slug", `template_slug must be one of ${INVITATION_TEMPLATES.join(", ")}.`);
+  return {
+    emailAddress: email_address,
+    ...(public_metadata ? { publicMetadata: public_metadata as Metadata } : {}),
+    ...(redirect_url ? { redirectUrl: redirect_url as string } : {}),
+    ...(days !== undefined ? { expiresInDays: days as number } : {}),
+    ...(template_slug ? { templateSlug: template_slug as InvitationTemplate } : {}),
+    ...(notify === false ? { notify: false } : {}),
+    ...(ignore_existing === true ? { ignoreExisting: true } : {}),
+  };
 }
 
 /** Registers the `/v1` Backend API routes the project uses, with Clerk's auth and rate limits. */
@@ -196,6 +267,11 @@ export function registerBapiRoutes(
     found.deliveredByClerk = value;
     found.updatedAt = instance.clock.now();
     return { status: 200, body: templateJson(found, instance.id) };
+  });
+
+  route("POST", "/invitations", (req) => {
+    const { invitation } = instance.createInvitation(invitationBody(req), actorOf(req));
+    return { status: 200, body: invitationJson(invitation) };
   });
 
   route("POST", "/webhooks/svix", () => ({ status: 200, body: { svix_url: instance.createSvixApp() } }));

@@ -2,7 +2,7 @@ import type { StandInRequest, StandInServer } from "../core/server";
 import type { SvixStandIn } from "../svix";
 import { actorOf, answering } from "./bapi-routes";
 import { errors } from "./errors";
-import { ClerkApiError, type ClerkInstance, type EmailRecord } from "./instance";
+import { ClerkApiError, type ClerkInstance, type EmailRecord, type EmailStrategy } from "./instance";
 import { isPlainObject, type Metadata } from "./metadata";
 import { userJson } from "./users";
 
@@ -21,6 +21,15 @@ function text(value: Record<string, unknown>, field: string): string {
 
 /** The `email.created` data of an email the flow produced. */
 const emailView = (record: EmailRecord) => record.email;
+
+/** `strategy`: `email_code` (the default) or `email_link`. */
+function strategyOf(value: Record<string, unknown>): EmailStrategy {
+  const strategy = value.strategy ?? "email_code";
+  if (strategy !== "email_code" && strategy !== "email_link") {
+    throw new ClerkApiError(errors.paramInvalid("strategy", "strategy must be email_code or email_link."));
+  }
+  return strategy;
+}
 
 /**
  * Sandbox-only routes under `/_sandbox/clerk/`: act as an end user (sign up, sign in, reset a
@@ -77,7 +86,11 @@ export function registerControlRoutes(
 
   control("POST", "/sign-ups", (req) => {
     const b = body(req);
-    const result = instance.signUp(text(b, "email_address"), { verify: b.verify === true }, actorOf(req));
+    const result = instance.signUp(
+      text(b, "email_address"),
+      { verify: b.verify === true, strategy: strategyOf(b) },
+      actorOf(req),
+    );
     return {
       status: 201,
       body: {
@@ -97,11 +110,7 @@ export function registerControlRoutes(
 
   control("POST", "/sign-ins", (req) => {
     const b = body(req);
-    const strategy = b.strategy ?? "email_code";
-    if (strategy !== "email_code" && strategy !== "email_link") {
-      throw new ClerkApiError(errors.paramInvalid("strategy", "strategy must be email_code or email_link."));
-    }
-    const email = instance.signIn(text(b, "email_address"), strategy, actorOf(req));
+    const email = instance.signIn(text(b, "email_address"), strategyOf(b), actorOf(req));
     return { status: 201, body: { email: emailView(email) } };
   });
 
@@ -113,7 +122,7 @@ export function registerControlRoutes(
   control("POST", "/users/:userId/email-addresses", (req) => {
     const b = body(req);
     const userId = req.params.userId ?? "";
-    const added = instance.addEmailAddress(userId, text(b, "email_address"), actorOf(req));
+    const added = instance.addEmailAddress(userId, text(b, "email_address"), actorOf(req), strategyOf(b));
     if (b.verify === true) instance.verifyEmailAddress(added.emailAddress.id, added.code, actorOf(req));
     return {
       status: 201,

@@ -26,8 +26,8 @@ export interface EmailRequest {
   to: string;
   emailAddressId: string | null;
   userId: string | null;
-  /** Template-specific variables: `otp_code`, `magic_link`, `new_email_address`, … */
-  variables: Record<string, string | number>;
+  /** Template-specific variables: `otp_code`, `magic_link`, `new_email_address`, `invitation.expires_in_days`… */
+  variables: Record<string, unknown>;
   publicMetadata: Metadata;
   /** Browser and OS of the requesting client, as Clerk phrases it ("Chrome, OS X"). */
   requestedBy: string;

@@ -11,6 +11,7 @@ import {
   renderEmail,
 } from "./emails";
 import { errors } from "./errors";
+import { type InvitationRecord, InvitationStore, type NewInvitation } from "./invitations";
 import { METADATA_LIMIT_BYTES, type Metadata, mergeMetadata, metadataBytes } from "./metadata";
 import { TemplateStore } from "./templates";
 import { CODE_TTL_MS, MonotonicClock, type NewUser, type UserRecord, UserStore, userJson } from "./users";
@@ -77,6 +78,14 @@ function newCode(): string {
   return String(randomInt(0, 1_000_000)).padStart(6, "0");
 }
 
+/** Test mode's fixed code, and its addresses: any with the `+clerk_test` subaddress (`jane+clerk_test@…`). */
+export const TEST_MODE_CODE = "424242";
+const isTestAddress = (address: string) =>
+  address.slice(0, address.lastIndexOf("@")).toLowerCase().split("+").slice(1).includes("clerk_test");
+
+/** How an email address is proved: a code to type, or a link to follow (`magic_link_*` templates). */
+export type EmailStrategy = "email_code" | "email_link";
+
 function requireEmail(address: unknown): string {
   if (typeof address !== "string" || address.trim() === "")
     throw new ClerkApiError(errors.paramMissing("email_address"));
@@ -99,7 +108,13 @@ export class ClerkInstance {
   readonly templates = new TemplateStore(this.clock.now());
   readonly emails: EmailRecord[] = [];
   readonly events: ClerkEventRecord[] = [];
+  readonly invitations = new InvitationStore();
   svixAppId: string | undefined;
+  /**
+   * Test mode, on by default for development instances (BAPI `test_mode`): codes sent to `+clerk_test`
+   * addresses are always 424242. Links are unchanged.
+   */
+  testMode = true;
   private readonly signUps = new Map<string, SignUpRecord>();
 
   constructor(
@@ -128,7 +143,7 @@ export class ClerkInstance {
   sendEmail(
     slug: string,
     to: { address: string; emailAddressId: string | null; user: UserRecord | null },
-    variables: Record<string, string | number>,
+    variables: Record<string, unknown>,
     actor: ActorContext,
   ): EmailRecord {
     const email = renderEmail({
@@ -240,23 +255,31 @@ export class ClerkInstance {
 
   // --- End-user flows (what the Frontend API would trigger) ----------------------------------
 
-  /** Starts an email-code sign-up: `verification_code` goes out before any user exists (`user_id: null`). */
-  signUp(address: string, options: { verify?: boolean } = {}, actor: ActorContext = {}): SignUpResult {
+  /**
+   * Starts a sign-up: `verification_code` (or `magic_link_sign_up` for `email_link`, whose token stands in
+   * for the code) goes out before any user exists (`user_id: null`).
+   */
+  signUp(
+    address: string,
+    options: { verify?: boolean; strategy?: EmailStrategy } = {},
+    actor: ActorContext = {},
+  ): SignUpResult {
     const emailAddress = requireEmail(address);
     if (this.users.findByEmail(emailAddress))
       throw new ClerkApiError(errors.identifierExists("email_address"));
+    const strategy = options.strategy ?? "email_code";
     const signUp: SignUpRecord = {
       id: prefixedId("sua"),
       emailAddress,
       emailAddressId: prefixedId("idn"),
-      code: newCode(),
+      code: strategy === "email_code" ? this.codeFor(emailAddress) : prefixedId("sut"),
       userId: null,
     };
     this.signUps.set(signUp.id, signUp);
     const email = this.sendEmail(
-      "verification_code",
+      strategy === "email_code" ? "verification_code" : "magic_link_sign_up",
       { address: emailAddress, emailAddressId: signUp.emailAddressId, user: null },
-      { otp_code: signUp.code },
+      this.proof(strategy, signUp.code),
       actor,
     );
     const user = options.verify ? this.verifySignUp(signUp.id, signUp.code, actor) : null;
@@ -289,18 +312,12 @@ export class ClerkInstance {
   }
 
   /** A sign-in by email code (`verification_code`) or by magic link (`magic_link_sign_in`). */
-  signIn(address: string, strategy: "email_code" | "email_link", actor: ActorContext = {}): EmailRecord {
+  signIn(address: string, strategy: EmailStrategy, actor: ActorContext = {}): EmailRecord {
     const { user, email } = this.existingAddress(address);
     const target = { address: email.emailAddress, emailAddressId: email.id, user };
-    if (strategy === "email_code")
-      return this.sendEmail("verification_code", target, { otp_code: newCode() }, actor);
-    const token = prefixedId("sia");
-    return this.sendEmail(
-      "magic_link_sign_in",
-      target,
-      { magic_link: `${this.branding.url}/v1/verify?token=${token}`, ttl_minutes: CODE_TTL_MS / 60_000 },
-      actor,
-    );
+    const proof = strategy === "email_code" ? this.codeFor(email.emailAddress) : prefixedId("sia");
+    const slug = strategy === "email_code" ? "verification_code" : "magic_link_sign_in";
+    return this.sendEmail(slug, target, this.proof(strategy, proof), actor);
   }
 
   /** "Forgot password": a `reset_password_code` email to a known address. */
@@ -309,27 +326,83 @@ export class ClerkInstance {
     return this.sendEmail(
       "reset_password_code",
       { address: email.emailAddress, emailAddressId: email.id, user },
-      { otp_code: newCode() },
+      { otp_code: this.codeFor(email.emailAddress) },
       actor,
     );
   }
 
-  /** A signed-in user adds an address: it is unverified, gets a code, and the user changes. */
-  addEmailAddress(userId: string, address: string, actor: ActorContext = {}) {
+  /**
+   * A signed-in user adds an address: it is unverified, gets a code (`verification_code`) or a link
+   * (`magic_link_user_profile`, whose token verifies it like a code), and the user changes.
+   */
+  addEmailAddress(
+    userId: string,
+    address: string,
+    actor: ActorContext = {},
+    strategy: EmailStrategy = "email_code",
+  ) {
     const user = this.user(userId);
     const emailAddress = requireEmail(address);
     if (this.users.findByEmail(emailAddress))
       throw new ClerkApiError(errors.identifierExists("email_address"));
-    const code = newCode();
+    const code = strategy === "email_code" ? this.codeFor(emailAddress) : prefixedId("sva");
     const added = this.users.addEmail(user, emailAddress, code);
     this.emit("user.updated", userJson(user), actor);
     const email = this.sendEmail(
-      "verification_code",
+      strategy === "email_code" ? "verification_code" : "magic_link_user_profile",
       { address: added.emailAddress, emailAddressId: added.id, user },
-      { otp_code: code },
+      this.proof(strategy, code),
       actor,
     );
     return { emailAddress: added, code, email };
+  }
+
+  /**
+   * `POST /v1/invitations`: an invitation to an address no user has, emailed with `invitation` (or
+   * `waitlist_invitation`) unless `notify` is false. The email carries `action_url` and
+   * `invitation.expires_in_days`, the variables Clerk documents for these templates.
+   */
+  createInvitation(
+    input: NewInvitation,
+    actor: ActorContext = {},
+  ): { invitation: InvitationRecord; email: EmailRecord | null } {
+    const emailAddress = requireEmail(input.emailAddress);
+    if (!input.ignoreExisting && this.users.findByEmail(emailAddress))
+      throw new ClerkApiError(errors.identifierExists("email_address"));
+    const invitation = this.invitations.create(
+      { ...input, emailAddress },
+      this.branding.url,
+      this.clock.now(),
+    );
+    if (input.notify === false) return { invitation, email: null };
+    const email = this.sendEmail(
+      input.templateSlug ?? "invitation",
+      { address: emailAddress, emailAddressId: null, user: null },
+      {
+        action_url: invitation.url,
+        invitation: {
+          expires_in_days: invitation.expiresInDays,
+          public_metadata: invitation.publicMetadata,
+        },
+      },
+      actor,
+    );
+    return { invitation, email };
+  }
+
+  /** A code for `address`: 424242 for a test-mode address, else six random digits. */
+  private codeFor(address: string): string {
+    return this.testMode && isTestAddress(address) ? TEST_MODE_CODE : newCode();
+  }
+
+  /** The template variables that carry a code or a link. */
+  private proof(strategy: EmailStrategy, codeOrToken: string): Record<string, unknown> {
+    return strategy === "email_code"
+      ? { otp_code: codeOrToken }
+      : {
+          magic_link: `${this.branding.url}/v1/verify?token=${codeOrToken}`,
+          ttl_minutes: CODE_TTL_MS / 60_000,
+        };
   }
 
   verifyEmailAddress(emailAddressId: string, code: string, actor: ActorContext = {}): UserRecord {

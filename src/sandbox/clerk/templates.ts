@@ -97,9 +97,11 @@ const EMAIL_SEEDS: Seed[] = [
     slug: "invitation",
     name: "Invitation",
     subject: "You've been invited to join {{app.name}}",
-    body: '<p>You have been invited to join {{app.name}}.</p><p><a href="{{action_url}}">Accept invitation</a></p>',
+    body:
+      '<p>You have been invited to join {{app.name}}.</p><p><a href="{{action_url}}">Accept invitation</a></p>' +
+      "<p>This invitation expires in {{invitation.expires_in_days}} days.</p>",
     required: ["action_url"],
-    extra: ["action_url", "inviter_name"],
+    extra: ["action_url", "invitation.expires_in_days", "invitation.public_metadata", "inviter.name"],
   },
   {
     slug: "organization_invitation",

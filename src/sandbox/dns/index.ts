@@ -19,7 +19,7 @@ export interface DnsQuery {
   rcode: string;
 }
 
-const HOST = "127.0.0.1";
+const DEFAULT_HOST = "127.0.0.1";
 const BIND_ATTEMPTS = 20;
 const RCODE_NAMES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"];
 
@@ -28,7 +28,6 @@ const RCODE_NAMES = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "RE
  * with an HTTP admin API (`admin`) for processes that cannot call it directly.
  */
 export class DnsStandIn {
-  readonly host = HOST;
   readonly address: string;
   readonly queries: DnsQuery[] = [];
   private readonly tcpSockets = new Set<Socket>();
@@ -39,8 +38,9 @@ export class DnsStandIn {
     private readonly udp: UDPServer,
     private readonly tcp: TCPServer,
     readonly port: number,
+    readonly host = DEFAULT_HOST,
   ) {
-    this.address = `${HOST}:${port}`;
+    this.address = `${host}:${port}`;
     udp.on("request", (request, send) => this.respond("udp", request, send));
     // A datagram socket reports failures such as an unreachable client as "error"; unheard, that would end the process.
     udp.on("error", () => undefined);
@@ -103,16 +103,21 @@ export class DnsStandIn {
   }
 }
 
-/** Starts the DNS server (UDP + TCP on one ephemeral port) and its HTTP admin API. */
+/**
+ * Starts the DNS server (UDP + TCP on one port, ephemeral unless given) and its HTTP admin API. Another
+ * loopback `host` (127.0.0.2) with the port of a first server makes a second name server, as a parent
+ * zone's servers are other hosts than the child's.
+ */
 export async function startDnsStandIn(
-  opts: { zones?: string[]; records?: DnsRecordInput[] } = {},
+  opts: { zones?: string[]; records?: DnsRecordInput[]; host?: string; port?: number } = {},
 ): Promise<DnsStandIn> {
   const store = new ZoneStore();
   for (const apex of opts.zones ?? []) store.addZone(apex);
   for (const record of opts.records ?? []) store.upsert(record);
-  const { udp, tcp, port } = await bindUdpAndTcp();
+  const host = opts.host ?? DEFAULT_HOST;
+  const { udp, tcp, port } = await bindUdpAndTcp(host, opts.port ?? 0);
   const admin = createDnsAdmin(store);
-  const dns = new DnsStandIn(store, admin, udp, tcp, port);
+  const dns = new DnsStandIn(store, admin, udp, tcp, port, host);
   try {
     await admin.listen();
   } catch (err) {
@@ -126,13 +131,16 @@ export async function startDnsStandIn(
  * Binds UDP on an ephemeral port, then TCP on the same number. Another process may hold that TCP port,
  * so a collision closes both and tries a fresh UDP port.
  */
-async function bindUdpAndTcp(): Promise<{ udp: UDPServer; tcp: TCPServer; port: number }> {
+async function bindUdpAndTcp(
+  host: string,
+  fixedPort: number,
+): Promise<{ udp: UDPServer; tcp: TCPServer; port: number }> {
   let lastError: unknown;
-  for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
+  for (let attempt = 0; attempt < (fixedPort ? 1 : BIND_ATTEMPTS); attempt++) {
     const udp = new UDPServer();
     await new Promise<void>((resolve, reject) => {
       udp.once("error", reject);
-      udp.bind(0, HOST, () => {
+      udp.bind(fixedPort, host, () => {
         udp.off("error", reject);
         resolve();
       });
@@ -142,7 +150,7 @@ async function bindUdpAndTcp(): Promise<{ udp: UDPServer; tcp: TCPServer; port: 
     try {
       await new Promise<void>((resolve, reject) => {
         tcp.once("error", reject);
-        tcp.listen(port, HOST, () => {
+        tcp.listen(port, host, () => {
           tcp.off("error", reject);
           resolve();
         });

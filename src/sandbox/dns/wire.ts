@@ -58,6 +58,12 @@ export function answer(store: ZoneStore, request: Packet): Packet | undefined {
       return response;
     case "answer":
       response.header.rcode = lookup.rcode === "NXDOMAIN" ? Packet.RCODE.NXDOMAIN : Packet.RCODE.NOERROR;
+      if (lookup.referral) {
+        // A referral is not an authoritative answer: no AA bit, the child's NS RRset as authority.
+        response.header.aa = 0;
+        response.authorities = toResources(lookup.referral, question.name);
+        return response;
+      }
       response.answers = lookup.answers.flatMap((record) => toResources(record, question.name));
       if (lookup.soaAnswer) response.answers.push(soa(store, lookup.soaAnswer, question.name));
       if (lookup.soaZone) response.authorities.push(soa(store, lookup.soaZone));

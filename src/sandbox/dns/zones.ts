@@ -18,6 +18,8 @@ export type Lookup =
       soaZone?: string;
       /** The apex whose synthesized SOA is itself the answer (an SOA query at an apex). */
       soaAnswer?: string;
+      /** A delegation to a zone this server does not serve: its NS RRset goes in the authority section. */
+      referral?: StoredRecord;
     };
 
 /** CNAME chains longer than this are cut off, as resolvers do, so a loop cannot spin forever. */
@@ -112,6 +114,12 @@ export class ZoneStore {
     if (!zone) return { kind: "refused" };
     if (qtype === "SOA" && name === zone)
       return { kind: "answer", rcode: "NOERROR", answers: [], soaAnswer: zone };
+    // Below a zone cut the parent is not authoritative: it refers the asker to the child's servers.
+    const cut = this.delegationAbove(name, zone);
+    if (cut) return { kind: "answer", rcode: "NOERROR", answers: [], referral: cut };
+    if (qtype === "NS" && name === zone && !this.rrsets.has(key(zone, "NS"))) {
+      return { kind: "answer", rcode: "NOERROR", answers: [this.defaultApexNs(zone)] };
+    }
 
     const answers: StoredRecord[] = [];
     const visited = new Set<string>();
@@ -134,6 +142,23 @@ export class ZoneStore {
       current = target;
     }
     return { kind: "answer", rcode: "NOERROR", answers };
+  }
+
+  /**
+   * The NS RRset of a delegation inside `zone` at or above `name` (a zone cut, RFC 1034 §4.2.1), if any. A
+   * child zone this server also serves is answered from the child, so only unserved children are cut.
+   */
+  private delegationAbove(name: string, zone: string): StoredRecord | undefined {
+    for (let at = name; at !== zone && at.endsWith(`.${zone}`); at = at.slice(at.indexOf(".") + 1)) {
+      const ns = this.rrsets.get(key(at, "NS"));
+      if (ns) return ns;
+    }
+    return undefined;
+  }
+
+  /** Every zone has apex NS records; without stored ones, the server names itself as in its SOA. */
+  private defaultApexNs(apex: string): StoredRecord {
+    return { name: apex, type: "NS", ttl: 300, values: [`ns1.${apex}`] };
   }
 
   private recordsAt(name: string): StoredRecord[] {

@@ -6,8 +6,8 @@ import { EngineDeployment } from "./deployment";
 export interface SandboxStackOptions {
   sandbox: Sandbox;
   toolsBin: string;
-  /** `--dns`: the DNS adapter instead of the stack file's. */
-  dnsProvider?: string;
+  /** Stack settings (`project:key` → value) instead of the stack file's: `--dns`, `--record-profile`. */
+  config?: Record<string, string>;
   onEvent?: (event: ControlEvent) => void;
   onFunctionLog?: (functionName: string, line: string) => void;
   /** The engine's own output as it comes. */
@@ -33,7 +33,7 @@ export async function upSandboxStack(options: SandboxStackOptions): Promise<Sand
     toolsBin: options.toolsBin,
     stackFile: SANDBOX_STACK_FILE,
     stack: SANDBOX_STACK,
-    config: options.dnsProvider ? { [`${PROJECT}:dnsProvider`]: options.dnsProvider } : {},
+    config: options.config ?? {},
     secrets: {
       [`${PROJECT}:resendApiKey`]: sandbox.environment.RESEND_API_KEY!,
       [`${PROJECT}:clerkSecretKey`]: sandbox.environment.CLERK_SECRET_KEY!,

@@ -82,6 +82,8 @@ export class LocalAwsResources {
   private readonly ssm: SSMClient;
   /** Code versions per function, so an update unpacks next to (not over) the code still running. */
   private readonly codeVersions = new Map<string, number>();
+  /** What each function's code was last unpacked from, so a configuration-only update keeps its code. */
+  private readonly codeArchives = new Map<string, string>();
   private closed = false;
 
   constructor(private readonly options: LocalAwsResourceOptions) {
@@ -170,16 +172,42 @@ export class LocalAwsResources {
 
   async lambdaFunction(name: string, inputs: Inputs): Promise<Realized> {
     const functionName = physicalName(name, inputs.name);
-    const lambda = await startLocalLambda(await this.functionConfiguration(functionName, inputs));
+    const { dir, ...code } = await this.unpackCode(functionName, inputs);
+    this.codeUnpacked(functionName, dir, inputs);
+    const lambda = await startLocalLambda({
+      name: functionName,
+      ...code,
+      ...functionSettings(inputs),
+      awsEnvironment: this.options.functionNetwork,
+      onLog: (line) => this.options.onFunctionLog?.(functionName, line),
+    });
     await this.unlessClosed(() => lambda.close());
     this.lambdas.set(functionName, lambda);
     return functionRealized(lambda);
   }
 
-  /** UpdateFunctionCode + UpdateFunctionConfiguration: the URL and event sources keep invoking it. */
+  /**
+   * UpdateFunctionCode (when the code archive changed) and UpdateFunctionConfiguration: warm environments
+   * retire, and the URL and event sources keep invoking the same function. A refused update keeps the
+   * function running the code and settings it had.
+   */
   async updateFunction(id: string, inputs: Inputs): Promise<Realized> {
     const lambda = this.lambdaNamed(id, "aws.lambda.Function update");
-    await lambda.update(await this.functionConfiguration(id, inputs));
+    if (this.codeArchives.get(id) === codeFingerprint(inputs)) {
+      await lambda.update(functionSettings(inputs));
+      return functionRealized(lambda);
+    }
+    const { dir, ...code } = await this.unpackCode(id, inputs);
+    try {
+      await lambda.update({ ...code, ...functionSettings(inputs) });
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    const previous = this.codeDirectories.get(id);
+    this.codeUnpacked(id, dir, inputs);
+    // Invocations still running on the old code loaded it at cold start; the files are no longer read.
+    if (previous) await rm(previous, { recursive: true, force: true });
     return functionRealized(lambda);
   }
 
@@ -189,11 +217,15 @@ export class LocalAwsResources {
     await lambda.close();
     const dir = this.codeDirectories.get(id);
     this.codeDirectories.delete(id);
+    this.codeArchives.delete(id);
     if (dir) await rm(dir, { recursive: true, force: true });
   }
 
-  /** The function's code archive unpacked into a fresh folder and its settings, as the runner takes them. */
-  private async functionConfiguration(functionName: string, inputs: Inputs): Promise<LocalLambdaOptions> {
+  /** The function's code archive unpacked into a fresh folder: the bundle file its handler names. */
+  private async unpackCode(
+    functionName: string,
+    inputs: Inputs,
+  ): Promise<{ dir: string; bundleFile: string; handler: string }> {
     const runtime = String(inputs.runtime ?? "");
     if (!runtime.startsWith("nodejs")) {
       throw new Error(
@@ -205,28 +237,22 @@ export class LocalAwsResources {
     this.codeVersions.set(functionName, version);
     const dir = join(this.options.workDir, version === 1 ? functionName : `${functionName}@${version}`);
     await unpackArchive(functionName, inputs.code, dir);
-    const previous = this.codeDirectories.get(functionName);
-    this.codeDirectories.set(functionName, dir);
-    if (previous) await rm(previous, { recursive: true, force: true });
     const fileStem = handler.split(".")[0] ?? "";
     const entries = await readdir(dir);
     const bundle = entries.find((f) => [".mjs", ".js", ".cjs"].some((ext) => f === `${fileStem}${ext}`));
     if (!bundle) {
+      await rm(dir, { recursive: true, force: true });
       throw new Error(
         `aws.lambda.Function ${functionName}: handler "${handler}" needs ${fileStem}.mjs (or .js/.cjs) in the code archive, which holds ${entries.join(", ") || "nothing"}`,
       );
     }
-    const variables = (inputs.environment as { variables?: unknown } | undefined)?.variables;
-    return {
-      name: functionName,
-      bundleFile: join(dir, bundle),
-      handler,
-      environment: (variables ?? {}) as Record<string, string>,
-      timeoutSeconds: Number(inputs.timeout ?? 3),
-      memoryMb: Number(inputs.memorySize ?? 128),
-      awsEnvironment: this.options.functionNetwork,
-      onLog: (line) => this.options.onFunctionLog?.(functionName, line),
-    };
+    return { dir, bundleFile: join(dir, bundle), handler };
+  }
+
+  /** Records where a function's code now lives and which archive it came from. */
+  private codeUnpacked(functionName: string, dir: string, inputs: Inputs): void {
+    this.codeDirectories.set(functionName, dir);
+    this.codeArchives.set(functionName, codeFingerprint(inputs));
   }
 
   async functionUrl(inputs: Inputs): Promise<Realized> {
@@ -339,6 +365,23 @@ function queueAttributes(inputs: Inputs): Record<string, string> {
     if (inputs[input] !== undefined && inputs[input] !== "") attributes[attribute] = String(inputs[input]);
   }
   return attributes;
+}
+
+/** What decides the code a function runs: its archive, handler and runtime. */
+function codeFingerprint(inputs: Inputs): string {
+  return JSON.stringify([inputs.code ?? null, inputs.handler ?? null, inputs.runtime ?? null]);
+}
+
+/** The settings of an `aws.lambda.Function` the local runner applies (AWS's defaults when unset). */
+function functionSettings(
+  inputs: Inputs,
+): Pick<LocalLambdaOptions, "environment" | "timeoutSeconds" | "memoryMb"> {
+  const variables = (inputs.environment as { variables?: unknown } | undefined)?.variables;
+  return {
+    environment: (variables ?? {}) as Record<string, string>,
+    timeoutSeconds: Number(inputs.timeout ?? 3),
+    memoryMb: Number(inputs.memorySize ?? 128),
+  };
 }
 
 function functionRealized(lambda: LocalLambda): Realized {

@@ -24,6 +24,11 @@ const MAX_CHARACTER_STRING = 255;
 /** What Cloudflare's edge answers for a proxied name: its own addresses, never the record's target. */
 const CLOUDFLARE_EDGE_ADDRESSES = ["104.16.132.229", "104.16.133.229"];
 const PROXIABLE = ["A", "AAAA", "CNAME"];
+/**
+ * What a flattened CNAME answers: the target's addresses, resolved by Cloudflare. The stand-in cannot resolve
+ * targets outside its zones, so it answers a documentation address (RFC 5737); the CNAME is gone either way.
+ */
+const FLATTENED_ADDRESS = "192.0.2.53";
 
 /**
  * Reads a TXT value in RFC 1035 presentation format: each quoted string is one character-string
@@ -96,12 +101,14 @@ export interface CloudflareRecordInputs {
   content?: unknown;
   priority?: unknown;
   proxied?: unknown;
+  settings?: unknown;
 }
 
 /**
  * `cloudflare.DnsRecord` (provider v6): `name` is the full name, `ttl` is required (1 = automatic),
  * TXT `content` is RFC 1035 text (one quoted string; Cloudflare splits a long string at 255 itself),
- * MX carries its preference in `priority`, and a proxied name answers with Cloudflare's addresses.
+ * MX carries its preference in `priority`, and a proxied name answers with Cloudflare's addresses, as does a
+ * CNAME with `settings.flattenCname` (with its target's addresses).
  */
 export function decodeCloudflareRecord(zone: string, inputs: CloudflareRecordInputs): DecodedRecord {
   const name = stripDot(String(inputs.name ?? ""));
@@ -142,8 +149,11 @@ export function decodeCloudflareRecord(zone: string, inputs: CloudflareRecordInp
       }
       return { name, type, ttl: effectiveTtl, values: [{ priority, exchange: stripDot(content) }] };
     }
-    case "CNAME":
+    case "CNAME": {
+      const flattened = (inputs.settings as { flattenCname?: unknown } | undefined)?.flattenCname === true;
+      if (flattened) return { name, type: "A", ttl: effectiveTtl, values: [FLATTENED_ADDRESS] };
       return { name, type, ttl: effectiveTtl, values: [stripDot(content)] };
+    }
     default:
       return { name, type, ttl: effectiveTtl, values: [content] };
   }

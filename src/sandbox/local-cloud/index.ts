@@ -20,6 +20,8 @@ export interface RealizedResource {
   finishedMs: number;
   /** Output state as the engine received it (secret values still wrapped). */
   state: Record<string, unknown>;
+  /** `update` when a later deployment into the same cloud changed the resource in place. */
+  operation?: "create" | "update";
 }
 
 export interface RealizationFailure {
@@ -44,6 +46,19 @@ export interface LocalCloudOptions {
 
 const NEVER = new Promise<never>(() => undefined);
 
+/** What a deployment into the same cloud may change in place, per type; anything else is refused. */
+const UPDATABLE: Record<string, readonly string[]> = {
+  "aws:ssm/parameter:Parameter": ["value", "insecureValue", "type", "tier"],
+  "aws:lambda/function:Function": ["environment", "timeout", "memorySize", "reservedConcurrentExecutions"],
+};
+
+/** Top-level inputs whose values differ; the serialized provider text is not an input the engine diffs. */
+function changedInputs(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  keys.delete("__provider");
+  return [...keys].filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key])).sort();
+}
+
 /**
  * A local cloud behind Pulumi's mock engine: `mocks.newResource` creates each resource for real against
  * the sandbox's stand-ins instead of echoing inputs, so `pulumi.runtime.setMocks(cloud.mocks, …)` plus the
@@ -53,6 +68,11 @@ const NEVER = new Promise<never>(() => undefined);
  * A failed resource is not thrown back into the engine (the runtime would only report it as an unhandled
  * rejection); it is recorded in `failures`, announced through `failed`, and neither it nor anything
  * handed over afterwards completes, as `pulumi up` stops at the first error.
+ *
+ * Running the program again against the same cloud is a second `pulumi up` of the stack: a resource whose
+ * inputs did not change is left alone, an SSM parameter or a function's configuration is updated in place
+ * (a new parameter version; the function's warm environments retired), and any other change is refused
+ * naming the type and the inputs that changed.
  */
 export class LocalCloud {
   readonly log: RealizedResource[] = [];
@@ -62,6 +82,10 @@ export class LocalCloud {
   readonly mocks: pulumi.runtime.Mocks;
   private readonly started = Date.now();
   private readonly inFlight = new Set<string>();
+  /** The stack config dynamic providers are configured with: the running deployment's. */
+  private config: StackConfig;
+  /** What each resource was last realized from, by type and name, for a later deployment's diff. */
+  private readonly current = new Map<string, { entry: RealizedResource; inputs: Record<string, unknown> }>();
   private rejectFailed!: (err: Error) => void;
 
   private constructor(
@@ -69,6 +93,7 @@ export class LocalCloud {
     /** Creates the Cloudflare and AWS resources; shared with the real engine's providers. */
     readonly control: LocalCloudControl,
   ) {
+    this.config = options.config;
     this.failed = new Promise<never>((_, reject) => {
       this.rejectFailed = reject;
     });
@@ -91,6 +116,11 @@ export class LocalCloud {
 
   get aws(): LocalAwsResources {
     return this.control.aws;
+  }
+
+  /** Starts another deployment of the stack into this cloud, with that deployment's stack config. */
+  redeploy(config: StackConfig): void {
+    this.config = config;
   }
 
   /** The first realized resource of a type (and name, when given); throws when there is none. */
@@ -126,7 +156,13 @@ export class LocalCloud {
       const raw = (await settleAssets(args.inputs)) as Record<string, unknown>;
       const plain = unwrapSecrets(raw) as Record<string, unknown>;
       const inputs = this.options.rewriteInputs?.(args.type, args.name, plain) ?? plain;
-      const { kind, realized } = await this.realize(args.type, args.name, inputs, raw);
+      const key = `${args.type}::${args.name}`;
+      const previous = this.current.get(key);
+      const changed = previous ? changedInputs(previous.inputs, inputs) : [];
+      if (previous && changed.length === 0) return { id: previous.entry.id, state: previous.entry.state };
+      const { kind, realized } = previous
+        ? await this.update(args.type, args.name, previous.entry.id, changed, inputs)
+        : await this.realize(args.type, args.name, inputs, raw);
       const state = { ...raw, ...realized.state };
       const entry: RealizedResource = {
         type: args.type,
@@ -136,7 +172,9 @@ export class LocalCloud {
         startedMs,
         finishedMs: Date.now() - this.started,
         state,
+        operation: previous ? "update" : "create",
       };
+      this.current.set(key, { entry, inputs });
       this.log.push(entry);
       this.options.onRealized?.(entry);
       return { id: realized.id, state };
@@ -158,10 +196,28 @@ export class LocalCloud {
     if (type.startsWith("pulumi-nodejs:dynamic")) {
       const label = `${type.split(":").at(-1)} ${name}`;
       const source = { ...inputs, __provider: raw.__provider };
-      const realized = await createDynamicResource(label, source, this.options.project, this.options.config);
+      const realized = await createDynamicResource(label, source, this.options.project, this.config);
       return { kind: "dynamic", realized };
     }
     return this.control.create(type, name, inputs);
+  }
+
+  /** A change to a resource a previous deployment created: in place where AWS allows it, else refused. */
+  private async update(
+    type: string,
+    name: string,
+    id: string,
+    changed: string[],
+    inputs: Record<string, unknown>,
+  ): Promise<{ kind: RealizationKind; realized: Realized }> {
+    const refused = changed.filter((input) => !UPDATABLE[type]?.includes(input));
+    if (refused.length > 0) {
+      throw new Error(
+        `the local cloud cannot change ${refused.join(", ")} of ${type} ${name} in a later deployment; ` +
+          "deploy into a fresh local cloud instead",
+      );
+    }
+    return { kind: "aws", realized: await this.control.update(type, name, id, inputs) };
   }
 
   private async call(args: pulumi.runtime.MockCallArgs): Promise<Record<string, unknown>> {

@@ -4,9 +4,9 @@ import { physicalName, type Realized, regionalArn } from "./aws-resources";
 type Inputs = Record<string, unknown>;
 
 /**
- * Resources the local cloud does not enforce (IAM, logs, invoke permissions, alarms, notifications): they
- * are recorded and answered with the ids and ARNs AWS would give, so the resources that reference them
- * see plausible values. Anything not listed here or realized elsewhere fails naming its type.
+ * Resources the local cloud does not enforce (IAM, queue policies, logs, invoke permissions, alarms,
+ * notifications): they are recorded and answered with the ids and ARNs AWS would give, so the resources
+ * that reference them see plausible values. Anything not listed here or realized elsewhere fails naming its type.
  */
 const RECORDED: Record<string, (name: string, inputs: Inputs) => Realized> = {
   "aws:iam/role:Role": (name, inputs) => {
@@ -27,6 +27,10 @@ const RECORDED: Record<string, (name: string, inputs: Inputs) => Realized> = {
   "aws:cloudwatch/logGroup:LogGroup": (name, inputs) => {
     const groupName = physicalName(name, inputs.name);
     return { id: groupName, state: { name: groupName, arn: regionalArn("logs", `log-group:${groupName}`) } };
+  },
+  "aws:sqs/queuePolicy:QueuePolicy": (_name, inputs) => {
+    const queueUrl = String(inputs.queueUrl ?? "");
+    return { id: queueUrl, state: { queueUrl } };
   },
   "aws:lambda/permission:Permission": (name, inputs) => {
     const statementId = physicalName(name, inputs.statementId);

@@ -5,6 +5,7 @@ import { parse } from "yaml";
 import { PROJECT } from "../../../infra/config";
 import type { Sandbox, SandboxOptions } from "../index";
 import { LocalCloud, type LocalCloudOptions } from "./index";
+import { asLanguageHost } from "./language-host";
 
 export { PROJECT };
 export const SANDBOX_STACK = "sandbox";
@@ -43,8 +44,15 @@ export function readStackFile(path: string): Record<string, string> {
 
 export interface UpOptions {
   sandbox: Sandbox;
+  /**
+   * A cloud an earlier `upIntoLocalCloud` returned: this run is a second `pulumi up` of the same stack, which
+   * leaves unchanged resources alone and updates changed ones in place (see {@link LocalCloud}).
+   */
+  cloud?: LocalCloud;
   /** Full stack config (`project:key` → value), e.g. from {@link readStackFile}. */
   config: Record<string, string>;
+  /** Keys of `config` that were set with `pulumi config set --secret` (full keys, `project:key`). */
+  secretKeys?: string[];
   stack?: string;
   /** The program's module; default `infra/index.ts`, the program `pulumi up` runs (`main: infra/`). */
   program?: string;
@@ -71,17 +79,20 @@ export async function upIntoLocalCloud(options: UpOptions): Promise<UpResult> {
   const stack = options.stack ?? SANDBOX_STACK;
   // The dynamic providers read their endpoints and credentials from the environment, as under `pulumi up`.
   Object.assign(process.env, options.sandbox.environment);
-  const cloud = await LocalCloud.create({
-    sandbox: options.sandbox,
-    project: PROJECT,
-    config: options.config,
-    rewriteInputs: options.rewriteInputs,
-    onRealized: options.onRealized,
-    onFunctionLog: options.onFunctionLog,
-  });
+  options.cloud?.redeploy(options.config);
+  const cloud =
+    options.cloud ??
+    (await LocalCloud.create({
+      sandbox: options.sandbox,
+      project: PROJECT,
+      config: options.config,
+      rewriteInputs: options.rewriteInputs,
+      onRealized: options.onRealized,
+      onFunctionLog: options.onFunctionLog,
+    }));
   let timer: NodeJS.Timeout | undefined;
   try {
-    pulumi.runtime.setAllConfig(options.config);
+    pulumi.runtime.setAllConfig(options.config, options.secretKeys);
     await pulumi.runtime.setMocks(cloud.mocks, PROJECT, stack, false);
     const timeoutMs = options.timeoutMs ?? 120_000;
     const timedOut = new Promise<never>((_, reject) => {
@@ -101,7 +112,7 @@ export async function upIntoLocalCloud(options: UpOptions): Promise<UpResult> {
       await pulumi.runtime.disconnect();
       return outputs;
     };
-    const outputs = await Promise.race([run(), cloud.failed, timedOut]);
+    const outputs = await asLanguageHost(run, [cloud.failed, timedOut]);
     return { cloud, outputs };
   } catch (err) {
     await cloud.close();

@@ -1,4 +1,5 @@
 import type { StandInServer } from "../core/server";
+import { RECORD_SHAPES, type RecordShape } from "./domain-model";
 import type { ResendStandIn } from "./index";
 import { type ForcedOutcome, OUTCOME_KINDS } from "./outcomes";
 import { SUPPRESSION_ORIGINS, type SuppressionOrigin } from "./suppressions";
@@ -12,6 +13,7 @@ const bad = (message: string) => ({ status: 400, body: { error: message } });
 export function registerControlRoutes(server: StandInServer, standIn: ResendStandIn): void {
   server.control("GET", "/resend/emails", () => ({ status: 200, body: { data: standIn.emails() } }));
   server.control("GET", "/resend/events", () => ({ status: 200, body: { data: standIn.events() } }));
+  server.control("GET", "/resend/api-keys", () => ({ status: 200, body: { data: standIn.apiKeys() } }));
   server.control("GET", "/resend/webhook-deliveries", () => ({
     status: 200,
     body: { data: standIn.dispatcher.deliveries },
@@ -68,6 +70,19 @@ export function registerControlRoutes(server: StandInServer, standIn: ResendStan
     if (typeof ms !== "number" || ms < 0) return bad("`ms` must be a number ≥ 0");
     standIn.sendLatencyMs = ms;
     return { status: 200, body: { ms } };
+  });
+
+  server.control("GET", "/resend/record-shape", () => ({
+    status: 200,
+    body: { shape: standIn.recordShape },
+  }));
+  server.control("PUT", "/resend/record-shape", (req) => {
+    const { shape } = (req.json() ?? {}) as { shape?: unknown };
+    if (!RECORD_SHAPES.includes(shape as RecordShape)) {
+      return bad(`\`shape\` must be one of ${RECORD_SHAPES.join(", ")}`);
+    }
+    standIn.recordShape = shape as RecordShape;
+    return { status: 200, body: { shape } };
   });
 
   server.control("POST", "/resend/domains", (req) => {

@@ -53,6 +53,7 @@ export function registerDomainRoutes(ctx: ResendContext, verifier: DomainVerifie
       clickTracking: optionalBoolean(body, "click_tracking") ?? false,
       trackingSubdomain: trackingSubdomain(body),
       capabilities: capabilities(body, { sending: "enabled", receiving: "disabled" }),
+      recordShape: ctx.recordShape,
     };
     if ([...ctx.domains.values()].some((d) => d.name === name)) {
       throw new ResendHttpError(

@@ -1,5 +1,6 @@
 import { uuid } from "../core/ids";
 import { sleep } from "../core/server";
+import type { ApiKeyState } from "./api-keys";
 import { pgTimestamp } from "./clock";
 import { apiRoute, type ResendContext } from "./context";
 import { canSend } from "./domain-model";
@@ -58,44 +59,54 @@ export class EmailService {
 
   register(): void {
     const ctx = this.ctx;
-    apiRoute(ctx, "POST", "/emails", (req) =>
-      this.idempotency.run(req, async () => {
-        if (this.sendLatencyMs > 0) await sleep(this.sendLatencyMs);
-        const request = parseEmailRequest(req.json(), { batch: false });
-        this.authorizeSender(request);
-        const email = this.accept(request, idempotencyKey(req), false);
-        return { status: 200, body: { id: email.id } };
-      }),
+    apiRoute(
+      ctx,
+      "POST",
+      "/emails",
+      (req) =>
+        this.idempotency.run(req, async () => {
+          if (this.sendLatencyMs > 0) await sleep(this.sendLatencyMs);
+          const request = parseEmailRequest(req.json(), { batch: false });
+          this.authorizeSender(request, ctx.gate.callerOf(req));
+          const email = this.accept(request, idempotencyKey(req), false);
+          return { status: 200, body: { id: email.id } };
+        }),
+      "send",
     );
 
-    apiRoute(ctx, "POST", "/emails/batch", (req) =>
-      this.idempotency.run(req, async () => {
-        if (this.sendLatencyMs > 0) await sleep(this.sendLatencyMs);
-        const body = req.json();
-        if (!Array.isArray(body)) throw invalidField("The request body must be an array of emails.");
-        if (body.length === 0 || body.length > MAX_BATCH) {
-          throw invalidField(`A batch holds between 1 and ${MAX_BATCH} emails (got ${body.length}).`);
-        }
-        // The SDK sends `x-batch-validation: strict` by default: one invalid email fails the batch.
-        const permissive = req.headers["x-batch-validation"] === "permissive";
-        const valid: EmailRequest[] = [];
-        const errors: { index: number; message: string }[] = [];
-        body.forEach((item, index) => {
-          try {
-            const request = parseEmailRequest(item, { batch: true });
-            this.authorizeSender(request);
-            valid.push(request);
-          } catch (err) {
-            if (!(err instanceof ResendHttpError)) throw err;
-            if (!permissive)
-              throw new ResendHttpError(err.status, err.errorName, `emails[${index}]: ${err.message}`);
-            errors.push({ index, message: err.message });
+    apiRoute(
+      ctx,
+      "POST",
+      "/emails/batch",
+      (req) =>
+        this.idempotency.run(req, async () => {
+          if (this.sendLatencyMs > 0) await sleep(this.sendLatencyMs);
+          const body = req.json();
+          if (!Array.isArray(body)) throw invalidField("The request body must be an array of emails.");
+          if (body.length === 0 || body.length > MAX_BATCH) {
+            throw invalidField(`A batch holds between 1 and ${MAX_BATCH} emails (got ${body.length}).`);
           }
-        });
-        const key = idempotencyKey(req);
-        const data = valid.map((request) => ({ id: this.accept(request, key, true).id }));
-        return { status: 200, body: permissive ? { data, errors } : { data } };
-      }),
+          // The SDK sends `x-batch-validation: strict` by default: one invalid email fails the batch.
+          const permissive = req.headers["x-batch-validation"] === "permissive";
+          const valid: EmailRequest[] = [];
+          const errors: { index: number; message: string }[] = [];
+          body.forEach((item, index) => {
+            try {
+              const request = parseEmailRequest(item, { batch: true });
+              this.authorizeSender(request, ctx.gate.callerOf(req));
+              valid.push(request);
+            } catch (err) {
+              if (!(err instanceof ResendHttpError)) throw err;
+              if (!permissive)
+                throw new ResendHttpError(err.status, err.errorName, `emails[${index}]: ${err.message}`);
+              errors.push({ index, message: err.message });
+            }
+          });
+          const key = idempotencyKey(req);
+          const data = valid.map((request) => ({ id: this.accept(request, key, true).id }));
+          return { status: 200, body: permissive ? { data, errors } : { data } };
+        }),
+      "send",
     );
 
     apiRoute(ctx, "GET", "/emails", (req) => {
@@ -110,9 +121,20 @@ export class EmailService {
     });
   }
 
-  /** Resend only sends from a verified domain; `@resend.dev` may only reach its own test inboxes. */
-  private authorizeSender(request: EmailRequest): void {
+  /**
+   * Resend only sends from a verified domain; `@resend.dev` may only reach its own test inboxes; a key
+   * restricted to one domain sends only from that domain.
+   */
+  private authorizeSender(request: EmailRequest, caller: ApiKeyState): void {
     const domainName = request.fromAddress.split("@")[1]!.toLowerCase();
+    const allowed = caller.domainId ? this.ctx.domains.get(caller.domainId) : undefined;
+    if (caller.domainId && allowed?.name !== domainName) {
+      throw new ResendHttpError(
+        403,
+        "validation_error",
+        `This API key is restricted to send from the \`${allowed?.name ?? caller.domainId}\` domain only, not from \`${domainName}\`.`,
+      );
+    }
     if (domainName === "resend.dev") {
       const recipients = [...request.to, ...request.cc, ...request.bcc];
       if (recipients.every((r) => r.toLowerCase().endsWith("@resend.dev"))) return;

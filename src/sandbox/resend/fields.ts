@@ -1,4 +1,4 @@
-import { invalidField, missingField } from "./errors";
+import { invalidField, missingField, notFound, ResendHttpError } from "./errors";
 
 type Json = Record<string, unknown>;
 
@@ -43,4 +43,23 @@ export function optionalEnum<T extends string>(
     throw invalidField(`Invalid \`${field}\` field. It must be one of: ${allowed.join(", ")}.`);
   }
   return value as T;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The object a path id names: a malformed id is 422 `invalid_parameter` naming the path parameter
+ * (e.g. `webhook_id`), an unknown one 404 `not_found` naming the object.
+ */
+export function findByUuid<T>(
+  objects: ReadonlyMap<string, T>,
+  id: string | undefined,
+  param: string,
+  what: string,
+): T {
+  if (!id || !UUID.test(id))
+    throw new ResendHttpError(422, "invalid_parameter", `The \`${param}\` must be a valid UUID.`);
+  const found = objects.get(id);
+  if (!found) throw notFound(what);
+  return found;
 }

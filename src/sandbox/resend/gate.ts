@@ -1,20 +1,38 @@
 import { WindowRateLimiter } from "../core/rate-limit";
-import { BadJson, bearerToken, type RouteHandler, type StandInResponse } from "../core/server";
+import {
+  BadJson,
+  bearerToken,
+  type RouteHandler,
+  type StandInRequest,
+  type StandInResponse,
+} from "../core/server";
+import type { ApiKeyRegistry, ApiKeyState } from "./api-keys";
 import { badJsonBody, internalError, ResendHttpError, rateLimitBody, resendError } from "./errors";
+
+/** What a route needs from the key: `send` routes accept sending-only keys, `full` routes do not. */
+export type RouteAccess = "full" | "send";
 
 /**
  * What every Resend API request passes before its handler runs, in the order the real edge
  * applies it: Cloudflare's browser check (User-Agent), then the API key, then the team-wide
- * rate limit, which every key of the team shares.
+ * rate limit, which every key of the team shares, then the key's permission.
  */
 export class RequestGate {
   readonly limiter: WindowRateLimiter;
+  private readonly callers = new WeakMap<StandInRequest, ApiKeyState>();
 
   constructor(
-    private readonly apiKeys: ReadonlySet<string>,
+    private readonly apiKeys: ApiKeyRegistry,
     perSecond: number,
   ) {
     this.limiter = new WindowRateLimiter(perSecond, 1_000);
+  }
+
+  /** The key that authenticated a request that passed the gate. */
+  callerOf(req: StandInRequest): ApiKeyState {
+    const key = this.callers.get(req);
+    if (!key) throw new Error("callerOf() asked for a request that did not pass the gate");
+    return key;
   }
 
   get perSecond(): number {
@@ -29,7 +47,7 @@ export class RequestGate {
     this.limiter.reset();
   }
 
-  wrap(handler: RouteHandler): RouteHandler {
+  wrap(handler: RouteHandler, access: RouteAccess = "full"): RouteHandler {
     return async (req) => {
       if (!req.headers["user-agent"]) {
         // Cloudflare answers this before Resend sees the request, so it is plain text, not JSON.
@@ -47,7 +65,8 @@ export class RequestGate {
           "Missing API key in the authorization header. Include the following header `Authorization: Bearer YOUR_API_KEY` in the request.",
         );
       }
-      if (!this.apiKeys.has(key)) return resendError(403, "invalid_api_key", "API key is invalid");
+      const caller = this.apiKeys.authenticate(key);
+      if (!caller) return resendError(403, "invalid_api_key", "API key is invalid");
 
       const budget = this.limiter.take("team");
       const resetSeconds = Math.max(1, Math.ceil(budget.resetMs / 1_000));
@@ -61,6 +80,15 @@ export class RequestGate {
         const limited = rateLimitBody(this.limiter.limit);
         return { ...limited, headers: { ...rateHeaders, "retry-after": String(resetSeconds) } };
       }
+      if (caller.permission === "sending_access" && access !== "send") {
+        const restricted = resendError(
+          401,
+          "restricted_api_key",
+          "This API key is restricted to only send emails. Make sure the API key has `Full access` to perform actions other than sending emails.",
+        );
+        return { ...restricted, headers: rateHeaders };
+      }
+      this.callers.set(req, caller);
       const response = await answer(handler, req);
       return { ...response, headers: { ...rateHeaders, ...response.headers } };
     };

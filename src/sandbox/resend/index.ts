@@ -1,12 +1,20 @@
-import { randomBytes } from "node:crypto";
 import { StandInServer } from "../core/server";
 import { SvixDispatcher } from "../core/svix-dispatcher";
 import { VendorClock } from "../core/vendor-clock";
+import { ApiKeyRegistry, type ApiKeyView, newApiKeyToken } from "./api-keys";
 import { BackgroundWork } from "./clock";
 import type { ResendContext } from "./context";
 import { registerControlRoutes } from "./control";
 import { DnsChecker } from "./dns-check";
-import { type DomainState, defaultZoneApex, domainEventData, newDomain, type Region } from "./domain-model";
+import {
+  type DomainState,
+  defaultZoneApex,
+  domainEventData,
+  newDomain,
+  RECORD_SHAPES,
+  type RecordShape,
+  type Region,
+} from "./domain-model";
 import { registerDomainRoutes } from "./domains";
 import { EmailService, type SentEmail } from "./emails";
 import { errorShapes, faultBody } from "./errors";
@@ -17,6 +25,8 @@ import { registerSuppressionRoutes } from "./suppressions-api";
 import { DEFAULT_VERIFICATION_TIMING, DomainVerifier, type VerificationTiming } from "./verifier";
 import { WebhookRegistry } from "./webhooks";
 
+export type { ApiKeyPermission, ApiKeyView } from "./api-keys";
+export type { RecordShape } from "./domain-model";
 export type { SentEmail } from "./emails";
 export type { ForcedOutcome, Outcome } from "./outcomes";
 export type { SuppressionEntry, SuppressionOrigin } from "./suppressions";
@@ -25,7 +35,7 @@ export type { VerificationTiming } from "./verifier";
 export interface ResendStandInOptions {
   /** `127.0.0.1:PORT` of the DNS stand-in; domain verification asks it, like Resend asks the internet. */
   dnsServer: string;
-  /** Accepted API keys; default one generated `re_…` key. */
+  /** Full-access API keys the team starts with; default one generated `re_…` key. */
   apiKeys?: string[];
   /** Team-wide requests per second, shared by all keys; default 2. */
   rateLimitPerSecond?: number;
@@ -35,6 +45,8 @@ export interface ResendStandInOptions {
   zoneApex?: (domain: string) => string;
   /** Vendor-time verification durations (before `timeScale`); defaults: 10 s, 1 h, 72 h, 1 h. */
   verification?: Partial<VerificationTiming>;
+  /** The record shape new domains get (`classic`, `cname`, …); default `classic`. */
+  recordShape?: RecordShape;
 }
 
 /** An event as the stand-in emitted it (whether or not any webhook was subscribed). */
@@ -51,6 +63,8 @@ export interface ResendStandIn {
   readonly server: StandInServer;
   readonly dispatcher: SvixDispatcher;
   emails(): SentEmail[];
+  /** The team's API keys (those it started with and those created through `POST /api-keys`), without tokens. */
+  apiKeys(): ApiKeyView[];
   suppressions(): SuppressionEntry[];
   events(): EmittedEvent[];
   /** Preloads a suppression silently (no `suppression.added`); returns the existing entry if any. */
@@ -69,17 +83,20 @@ export interface ResendStandIn {
   rateLimitPerSecond: number;
   sendLatencyMs: number;
   timeScale: number;
+  /** The record shape domains created from now on get; existing domains keep theirs. */
+  recordShape: RecordShape;
   /** Resolves once pending verifications, email event sequences and webhook deliveries are done. */
   settle(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startResendStandIn(opts: ResendStandInOptions): Promise<ResendStandIn> {
-  const apiKeys = opts.apiKeys?.length ? opts.apiKeys : [newApiKey()];
+  const apiKeys = opts.apiKeys?.length ? opts.apiKeys : [newApiKeyToken()];
+  const keyRegistry = new ApiKeyRegistry(apiKeys);
   const clock = new VendorClock(opts.timeScale ?? 1);
   const work = new BackgroundWork();
   const server = new StandInServer("resend", errorShapes);
-  const gate = new RequestGate(new Set(apiKeys), opts.rateLimitPerSecond ?? 2);
+  const gate = new RequestGate(keyRegistry, opts.rateLimitPerSecond ?? 2);
   server.faults.shapeBody = (status) => faultBody(status, gate.perSecond);
   const webhooks = new WebhookRegistry();
   const dispatcher = new SvixDispatcher(() => webhooks.dispatchEndpoints(), { timeScale: clock.timeScale });
@@ -92,6 +109,7 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
     work,
     domains,
     zoneApex: opts.zoneApex ?? defaultZoneApex,
+    recordShape: checkedShape(opts.recordShape ?? "classic"),
     emit(type, data) {
       const event = { type, created_at: new Date().toISOString(), data };
       emitted.push(event);
@@ -114,6 +132,7 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
   emailService.register();
   webhooks.register(ctx);
   registerSuppressionRoutes(ctx, suppressionList);
+  keyRegistry.register(ctx);
 
   await server.listen();
 
@@ -123,6 +142,7 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
     server,
     dispatcher,
     emails: () => emailService.sent,
+    apiKeys: () => keyRegistry.list(),
     suppressions: () => suppressionList.list(),
     events: () => emitted,
     suppress(email, origin = "manual") {
@@ -147,6 +167,7 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
         openTracking: false,
         clickTracking: false,
         capabilities: { sending: "enabled", receiving: "disabled" },
+        recordShape: ctx.recordShape,
       });
       for (const record of domain.records) record.status = "verified";
       domain.verifiedWithoutDns = true;
@@ -171,6 +192,12 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
     get timeScale() {
       return clock.timeScale;
     },
+    get recordShape() {
+      return ctx.recordShape;
+    },
+    set recordShape(value: RecordShape) {
+      ctx.recordShape = checkedShape(value);
+    },
     set timeScale(value: number) {
       clock.timeScale = value;
       dispatcher.timeScale = value;
@@ -192,9 +219,9 @@ export async function startResendStandIn(opts: ResendStandInOptions): Promise<Re
   return standIn;
 }
 
-/** Looks like a real key (`re_` + id + `_` + secret) so code that checks the prefix accepts it. */
-function newApiKey(): string {
-  const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  const pick = (n: number) => [...randomBytes(n)].map((b) => alphabet[b % alphabet.length]).join("");
-  return `re_${pick(8)}_${pick(24)}`;
+function checkedShape(shape: RecordShape): RecordShape {
+  if (!RECORD_SHAPES.includes(shape)) {
+    throw new Error(`record shape must be one of ${RECORD_SHAPES.join(", ")} (got ${JSON.stringify(shape)})`);
+  }
+  return shape;
 }

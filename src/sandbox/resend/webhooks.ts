@@ -2,8 +2,8 @@ import { newSigningSecret, uuid } from "../core/ids";
 import type { DispatchEndpoint } from "../core/svix-dispatcher";
 import { pgTimestamp } from "./clock";
 import { apiRoute, type ResendContext } from "./context";
-import { invalidField, missingField, notFound, ResendHttpError } from "./errors";
-import { objectBody, optionalEnum, optionalString, requiredString } from "./fields";
+import { invalidField, missingField } from "./errors";
+import { findByUuid, objectBody, optionalEnum, optionalString, requiredString } from "./fields";
 import { paginate } from "./pagination";
 
 /** Event types a Resend webhook can subscribe to (SDK 6.38 `WebhookEvent`, docs `webhooks/event-types`). */
@@ -34,7 +34,6 @@ const WEBHOOK_EVENT_TYPES = [
 ] as const;
 
 const SECRET_OVERLAP_MS = 24 * 3_600_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface WebhookState {
   id: string;
@@ -70,13 +69,7 @@ export class WebhookRegistry {
   }
 
   register(ctx: ResendContext): void {
-    const find = (id: string | undefined): WebhookState => {
-      if (!id || !UUID.test(id))
-        throw new ResendHttpError(422, "invalid_parameter", "The `webhook_id` must be a valid UUID.");
-      const webhook = this.webhooks.get(id);
-      if (!webhook) throw notFound("Webhook");
-      return webhook;
-    };
+    const find = (id: string | undefined) => findByUuid(this.webhooks, id, "webhook_id", "Webhook");
 
     apiRoute(ctx, "POST", "/webhooks", (req) => {
       const body = objectBody(req.json());

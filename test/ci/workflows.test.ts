@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { validateWorkflow } from "@action-validator/core";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { bundleBridge } from "../../src/bridge/bundle";
@@ -29,26 +30,80 @@ const MATRIX_STACK = ["$", "{{ matrix.stack }}"].join("");
 // The sandbox stack is deployed only into the local cloud (`npm run sandbox`), never by CI.
 const LOCAL_ONLY_STACKS = ["sandbox"];
 
+const WORKFLOW_FILES = readdirSync(join(ROOT, ".github", "workflows")).filter((f) => f.endsWith(".yml"));
+const workflowText = (name: string) => readFileSync(join(ROOT, ".github", "workflows", name), "utf8");
+
 const stacks = readdirSync(ROOT)
   .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
   .filter((stack): stack is string => stack !== undefined && !LOCAL_ONLY_STACKS.includes(stack))
   .sort();
 
 describe("CI workflows", () => {
+  it.each(WORKFLOW_FILES)("%s is a valid workflow (schema linter)", (file) => {
+    expect(validateWorkflow(workflowText(file)).errors).toEqual([]);
+  });
+
+  it("the linter catches a misspelt key, so a clean result means something", () => {
+    const broken = workflowText("preview.yml").replace("runs-on:", "runs_on:");
+    expect(validateWorkflow(broken).errors.length).toBeGreaterThan(0);
+  });
+
+  it.each(WORKFLOW_FILES)("%s pins every action to a full commit SHA", (file) => {
+    const uses = [...workflowText(file).matchAll(/^\s*-?\s*uses:\s*(\S+)/gm)].map((m) => m[1] as string);
+    const unpinned = uses.filter((ref) => !ref.startsWith("./") && !/@[0-9a-f]{40}$/.test(ref));
+    expect(unpinned).toEqual([]);
+  });
+
+  it.each(WORKFLOW_FILES)("%s references only scripts and test paths that exist", (file) => {
+    const text = workflowText(file);
+    const referenced = [
+      ...[...text.matchAll(/npx tsx (\S+)/g)].map((m) => m[1] as string),
+      ...[...text.matchAll(/npx vitest run ([^\n]+)/g)].flatMap((m) => (m[1] as string).trim().split(/\s+/)),
+      ...[...text.matchAll(/uses: (\.\/\S+)/g)].map((m) => m[1] as string),
+      ...[...text.matchAll(/node-version-file: (\S+)/g)].map((m) => m[1] as string),
+    ];
+    expect(referenced.length).toBeGreaterThan(0);
+    expect(referenced.filter((path) => !existsSync(join(ROOT, path)))).toEqual([]);
+  });
+
+  it("hand every job that runs pulumi the secrets the stack check asks for", () => {
+    for (const file of ["preview.yml", "deploy-stack.yml"]) {
+      const job = Object.values(workflow(file).jobs)[0];
+      const steps = (job?.steps ?? []) as Array<Step & { env?: Record<string, string> }>;
+      const check = steps.find((s) => s.run?.includes("scripts/ci/require-secrets.ts"));
+      const pulumi = steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+      const secretNames = (env: Record<string, string> | undefined) =>
+        Object.entries(env ?? {})
+          .filter(([, value]) => value.includes("secrets."))
+          .map(([name]) => name)
+          .sort();
+      expect(secretNames(check?.env), file).toEqual(secretNames(pulumi?.env));
+      expect(steps.indexOf(check as Step), file).toBeLessThan(steps.indexOf(pulumi as Step));
+    }
+  });
+
+  it("run the prod preview and every deploy under a per-stack environment, deploys only from main", () => {
+    const preview = workflow("preview.yml").jobs.preview as { environment?: string };
+    expect(preview.environment).toBe(`preview-${MATRIX_STACK}`);
+    const deploy = workflow("deploy-stack.yml").jobs.up as { environment?: string; if?: string };
+    expect(deploy.environment).toBe(["$", "{{ inputs.stack }}"].join(""));
+    expect(deploy.if).toBe("github.ref == 'refs/heads/main'");
+  });
+
   it("preview every stack on pull requests and comment the diff", () => {
     const preview = workflow("preview.yml");
     expect(Object.keys(preview.on)).toEqual(["pull_request"]);
     const job = preview.jobs.preview;
     expect([...(job?.strategy?.matrix.stack ?? [])].sort()).toEqual(stacks);
     const steps = job?.steps ?? [];
-    const pulumi = steps.find((s) => s.uses === "pulumi/actions@v7");
+    const pulumi = steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
     expect(pulumi?.with).toMatchObject({
       command: "preview",
       "comment-on-pr": true,
       "stack-name": MATRIX_STACK,
     });
     // The action does not install dependencies; npm ci must come before it.
-    expect(steps.findIndex((s) => s.run === "npm ci")).toBeLessThan(steps.indexOf(pulumi as Step));
+    expect(steps.findIndex((s) => s.run?.startsWith("npm ci"))).toBeLessThan(steps.indexOf(pulumi as Step));
   });
 
   it("deploy every stack from main, dev before prod", () => {
@@ -58,7 +113,7 @@ describe("CI workflows", () => {
     expect([...deployed].sort()).toEqual(stacks);
     expect(up.jobs.prod?.needs).toBe("dev");
     const steps = workflow("deploy-stack.yml").jobs.up?.steps ?? [];
-    expect(steps.find((s) => s.uses === "pulumi/actions@v7")?.with).toMatchObject({
+    expect(steps.find((s) => s.uses?.startsWith("pulumi/actions@"))?.with).toMatchObject({
       command: "up",
       policyPacks: "policy",
     });
