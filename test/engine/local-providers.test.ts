@@ -25,6 +25,12 @@ const zoneId = cloudflare.getZoneOutput({ filter: { name: "example.com" } }).id;
 const verification = { zoneId, name: "verify.example.com", type: "TXT", ttl: 300, content: config.require("content") };
 new cloudflare.DnsRecord("verification", verification);
 if (config.getBoolean("duplicate")) new cloudflare.DnsRecord("verification-again", verification);
+// As the program's DNS records: another name or type replaces the record, the old one deleted first.
+new cloudflare.DnsRecord(
+  "return-path",
+  { zoneId, name: config.require("returnPath"), type: "TXT", ttl: 300, content: '"v=spf1 -all"' },
+  { deleteBeforeReplace: true, replaceOnChanges: ["name", "type"] },
+);
 
 const hostedZone = aws.route53.getZoneOutput({ name: "example.com", privateZone: false });
 new aws.route53.Record("dkim", {
@@ -68,6 +74,7 @@ describeWithEngine("the local aws and cloudflare providers under the real engine
       ["content", '"site-verification=one"'],
       ["dkimName", "resend._domainkey.example.com"],
       ["visibility", "30"],
+      ["returnPath", "send.example.com"],
     ] as const) {
       await pulumi.run(["config", "set", key, value]);
     }
@@ -104,14 +111,17 @@ describeWithEngine("the local aws and cloudflare providers under the real engine
     expect(await visibilityOf(queueUrl)).toBe("30");
     await pulumi.run(["preview", "--expect-no-changes"]);
 
-    // Record content and queue attributes change in place; a Route53 record under another name is another set.
+    // Record content and queue attributes change in place; a Route53 record under another name is another set,
+    // and so is a Cloudflare record whose name is in its replaceOnChanges (the provider reports the key).
     await pulumi.run(["config", "set", "content", '"site-verification=two"']);
+    await pulumi.run(["config", "set", "returnPath", "bounces.example.com"]);
     await pulumi.run(["config", "set", "visibility", "60"]);
     await pulumi.run(["config", "set", "dkimName", "resend2._domainkey.example.com"]);
     const plan = await pulumi.run(["preview", "--diff"]);
     expect(plan.stdout).toMatch(/~ cloudflare:index\/dnsRecord:DnsRecord: \(update\)/);
     expect(plan.stdout).toMatch(/~ aws:sqs\/queue:Queue: \(update\)/);
     expect(plan.stdout).toMatch(/\+-aws:route53\/record:Record: \(replace\)/);
+    expect(plan.stdout).toMatch(/\+-cloudflare:index\/dnsRecord:DnsRecord: \(replace\)/);
     await pulumi.run(["up", "--yes"]);
     const second = await pulumi.exportStack();
     expect(idOf(second, "cloudflare:index/dnsRecord:DnsRecord", "verification")).toBe(
@@ -125,6 +135,11 @@ describeWithEngine("the local aws and cloudflare providers under the real engine
     );
     expect(served("resend2._domainkey.example.com")).toEqual([["p=engine-test-key"]]);
     expect(served("resend._domainkey.example.com")).toBeUndefined();
+    expect(idOf(second, "cloudflare:index/dnsRecord:DnsRecord", "return-path")).not.toBe(
+      idOf(first, "cloudflare:index/dnsRecord:DnsRecord", "return-path"),
+    );
+    expect(served("bounces.example.com")).toEqual(["v=spf1 -all"]);
+    expect(served("send.example.com")).toBeUndefined();
 
     // Cloudflare refuses a second identical record; the update fails and the first record stays.
     await pulumi.run(["config", "set", "duplicate", "true"]);

@@ -65,6 +65,21 @@ describe("the local providers plan like the real aws and cloudflare providers", 
     });
   });
 
+  it("updates a queue policy's document in place and replaces it for another queue", () => {
+    const policy = schema("aws:sqs/queuePolicy:QueuePolicy");
+    const state = { queueUrl: "http://127.0.0.1:1/000000000000/jobs", policy: '{"Statement":[]}' };
+    expect(planChange(policy, state, { ...state, policy: '{"Statement":[{"Effect":"Deny"}]}' })).toEqual({
+      changed: ["policy"],
+      replaces: [],
+    });
+    expect(
+      planChange(policy, state, { ...state, queueUrl: "http://127.0.0.1:1/000000000000/other" }),
+    ).toEqual({
+      changed: ["queueUrl"],
+      replaces: ["queueUrl"],
+    });
+  });
+
   it("compares secrets by value and code archives by content hash", () => {
     const parameter = schema("aws:ssm/parameter:Parameter");
     const state = { name: "/p", type: "SecureString", value: secret("re_1"), arn: "a", version: 1 };

@@ -47,7 +47,7 @@ describeWithEngine("the sandbox stack's lifecycle under the real engine", (tools
   };
 
   it("deploys a stack whose sign-up loop works: code delivered, bounce flagged and blocked", async () => {
-    expect(stack.summary).toContain("    + 38 created");
+    expect(stack.summary.join("\n")).toMatch(/^ {4}\+ 41 created$/m);
     const { facts } = await runScenario({ sandbox, outputs: stack.outputs, templates: TEMPLATES });
     expect(facts.domain.status).toBe("verified");
     expect(facts.resendWebhook.endpoint).toBe(`${stack.outputs.bridgeUrl}webhooks/resend`);
@@ -71,6 +71,13 @@ describeWithEngine("the sandbox stack's lifecycle under the real engine", (tools
         .map((e) => `${e.type} ${e.id}`)
         .sort(),
     ).toEqual(cloudResources.map((r) => `${r.type} ${r.id}`).sort());
+    // The queue policy and the ingest function's reserved concurrency are in the state as the program set them.
+    const queue = cloudResources.find((r) => r.urn.endsWith("::bounce-bridge-queue"));
+    const queuePolicy = cloudResources.find((r) => r.type === "aws:sqs/queuePolicy:QueuePolicy");
+    expect(queuePolicy?.id).toBe(queue?.id);
+    expect(JSON.parse(String(queuePolicy?.outputs?.policy)).Statement).not.toEqual([]);
+    const ingest = cloudResources.find((r) => r.urn.endsWith("::bounce-bridge-ingest"));
+    expect(ingest?.outputs?.reservedConcurrentExecutions).toBe(10);
   }, 120_000);
 
   it("plans nothing right after the deployment (no perpetual diff), and the policy pack passes it", async () => {
@@ -93,6 +100,8 @@ describeWithEngine("the sandbox stack's lifecycle under the real engine", (tools
     const text = JSON.stringify(state);
     const secrets = {
       resendApiKey: sandbox.resend.apiKey,
+      // The bridge's own sending key, created by the ResendApiKey dynamic provider: its token lives only in state.
+      bridgeSendingKey: await readParameter("/auth-email-pipeline/sandbox/resend-api-key"),
       clerkSecretKey: sandbox.clerk.secretKey,
       resendWebhookSecret: await readParameter("/auth-email-pipeline/sandbox/resend-webhook-secret"),
       clerkWebhookSecret: await readParameter("/auth-email-pipeline/sandbox/clerk-webhook-secret"),
@@ -104,10 +113,14 @@ describeWithEngine("the sandbox stack's lifecycle under the real engine", (tools
     const parameter = state.deployment.resources?.find((r) =>
       r.urn.endsWith("::bounce-bridge-resend-api-key"),
     );
-    expect(parameter?.outputs?.value).toMatchObject({
+    const encrypted = {
       "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
       ciphertext: expect.any(String),
-    });
+    };
+    expect(parameter?.outputs?.value).toMatchObject(encrypted);
+    const sendingKey = state.deployment.resources?.find((r) => r.urn.endsWith("::bounce-bridge-sending-key"));
+    expect(sendingKey?.outputs?.token).toMatchObject(encrypted);
+    expect(secrets.bridgeSendingKey).not.toBe(secrets.resendApiKey);
   }, 60_000);
 
   it("destroys everything: Clerk delivers again and the stand-ins hold nothing of the stack", async () => {
@@ -143,5 +156,7 @@ describeWithEngine("the sandbox stack's lifecycle under the real engine", (tools
     expect((await resend("/domains")).data).toEqual([]);
     expect((await resend("/webhooks")).data).toEqual([]);
     expect(sandbox.clerk.svix.endpoints(sandbox.clerk.instance.svixAppId!)).toEqual([]);
+    // The bridge's sending key is deleted (after its retirement wait); only the keys the team started with remain.
+    expect(sandbox.resend.apiKeys().filter((k) => !k.name.startsWith("Sandbox key "))).toEqual([]);
   }, 180_000);
 });

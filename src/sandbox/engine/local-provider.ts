@@ -30,19 +30,27 @@ function packageVersion(pkg: LocalPackage): string {
   return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version;
 }
 
+/** A resource's type, logical name and schema, for a type the package's local provider serves. */
+function servedResource(pkg: LocalPackage, urn: string) {
+  const { type, name } = parseUrn(urn);
+  const schema = schemaOf(type);
+  if (!schema || !type.startsWith(`${pkg}:`)) {
+    throw new Error(
+      `the local ${pkg} provider does not serve ${type} (${name}); add it to src/sandbox/engine`,
+    );
+  }
+  return { type, name, schema };
+}
+
+/** What the provider plans for a resource: the inputs that changed and those that force a replacement. */
+export function planFor(pkg: LocalPackage, urn: string, olds: Inputs, news: Inputs) {
+  return planChange(servedResource(pkg, urn).schema, olds, news);
+}
+
 /** The provider for one package; `controlUrl` is the local cloud's control plane. */
 export function localProvider(pkg: LocalPackage, controlUrl: string): provider.Provider {
   const control = <T>(request: ControlRequest) => callControl<T>(controlUrl, request);
-  const schemaFor = (urn: string) => {
-    const { type, name } = parseUrn(urn);
-    const schema = schemaOf(type);
-    if (!schema || !type.startsWith(`${pkg}:`)) {
-      throw new Error(
-        `the local ${pkg} provider does not serve ${type} (${name}); add it to src/sandbox/engine`,
-      );
-    }
-    return { type, name, schema };
-  };
+  const schemaFor = (urn: string) => servedResource(pkg, urn);
   return {
     version: packageVersion(pkg),
 
@@ -59,8 +67,7 @@ export function localProvider(pkg: LocalPackage, controlUrl: string): provider.P
     },
 
     async diff(_id, urn, olds: Inputs, news: Inputs) {
-      const { schema } = schemaFor(urn);
-      const { changed, replaces } = planChange(schema, olds, news);
+      const { changed, replaces } = planFor(pkg, urn, olds, news);
       return { changes: changed.length > 0, replaces, deleteBeforeReplace: false };
     },
 
@@ -108,6 +115,36 @@ export function localProvider(pkg: LocalPackage, controlUrl: string): provider.P
   };
 }
 
+/**
+ * The SDK's provider server answers Diff without the changed keys (its DiffResult has no field for them),
+ * but the engine applies a resource's `replaceOnChanges` (the program's DNS records) to the keys the provider
+ * reports changed, as the real providers report them. Wraps the server's Diff to add them.
+ */
+function reportChangedKeys(pkg: LocalPackage): void {
+  type DiffCall = { request: { getUrn(): string; getOlds(): Struct; getNews(): Struct } };
+  type Struct = { toJavaScript(): Inputs };
+  type Callback = (err: unknown, resp?: { setDiffsList(keys: string[]): void }) => void;
+  type Implementation = { diff(call: DiffCall, callback: Callback): Promise<void> };
+  const grpc = require("@grpc/grpc-js") as {
+    Server: { prototype: { addService(service: unknown, implementation: Implementation): void } };
+  };
+  const addService = grpc.Server.prototype.addService;
+  grpc.Server.prototype.addService = function (service, implementation) {
+    const wrapped: Implementation = Object.create(implementation);
+    wrapped.diff = (call, callback) =>
+      implementation.diff(call, (err, resp) => {
+        if (resp) {
+          const { request } = call;
+          const olds = request.getOlds().toJavaScript();
+          const news = request.getNews().toJavaScript();
+          resp.setDiffsList(planFor(pkg, request.getUrn(), olds, news).changed);
+        }
+        callback(err, resp);
+      });
+    addService.call(this, service, wrapped);
+  };
+}
+
 if (require.main === module) {
   const [pkg, controlUrl] = process.argv.slice(2);
   if (!LOCAL_PACKAGES.includes(pkg as LocalPackage) || !controlUrl) {
@@ -116,5 +153,6 @@ if (require.main === module) {
   }
   // Loaded only here: the provider server installs process-wide handlers and prints its port.
   const { main } = require("@pulumi/pulumi/provider") as typeof provider;
+  reportChangedKeys(pkg as LocalPackage);
   void main(localProvider(pkg as LocalPackage, controlUrl), []);
 }

@@ -26,6 +26,8 @@ export const RESOURCE_SCHEMAS: Record<string, ResourceSchema> = {
     replaceOn: ["name", "namePrefix", "fifoQueue"],
     computed: ["arn", "url"],
   },
+  // The policy document is set on the queue (SetQueueAttributes Policy); another queue is another policy.
+  "aws:sqs/queuePolicy:QueuePolicy": { replaceOn: ["queueUrl"], computed: [] },
   "aws:ssm/parameter:Parameter": {
     autoName: "name",
     replaceOn: ["name", "dataType"],
