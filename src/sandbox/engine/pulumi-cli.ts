@@ -102,17 +102,17 @@ export class PulumiWorkspace {
 
   /**
    * Runs `pulumi <args>` in the project folder; rejects with {@link PulumiCommandError} on a non-zero exit.
-   * `onOutput` receives stdout as it comes (the engine's progress).
+   * `onOutput` receives stdout as it comes (the engine's progress); `env` adds to (or overrides) the environment.
    */
   run(
     args: string[],
-    opts: { stdin?: string; onOutput?: (text: string) => void } = {},
+    opts: { stdin?: string; onOutput?: (text: string) => void; env?: Record<string, string> } = {},
   ): Promise<PulumiResult> {
     const fullArgs = [...args, "--non-interactive", "--color", "never"];
     return new Promise((resolve, reject) => {
       const child = spawn(join(this.options.toolsBin, "pulumi"), fullArgs, {
         cwd: this.options.projectDir,
-        env: { ...process.env, ...this.environment },
+        env: { ...process.env, ...this.environment, ...opts.env },
         stdio: ["pipe", "pipe", "pipe"],
       });
       let stdout = "";

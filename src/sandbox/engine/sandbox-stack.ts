@@ -22,13 +22,13 @@ export interface SandboxStack {
 }
 
 /**
- * `pulumi up` of `infra/` as stack `sandbox` by the real engine into the sandbox: Pulumi.sandbox.yaml, the
- * Resend and Clerk keys of the sandbox's environment as secret config (encrypted with the passphrase
- * provider), and the outputs read back with `pulumi stack output`. On failure everything is stopped again.
+ * Stack `sandbox` of `infra/` for the real engine, initialised and configured but not deployed:
+ * Pulumi.sandbox.yaml, and the Resend and Clerk keys of the sandbox's environment as secret config
+ * (encrypted with the passphrase provider).
  */
-export async function upSandboxStack(options: SandboxStackOptions): Promise<SandboxStack> {
+export function startSandboxStack(options: Omit<SandboxStackOptions, "onOutput">): Promise<EngineDeployment> {
   const { sandbox } = options;
-  const deployment = await EngineDeployment.start({
+  return EngineDeployment.start({
     sandbox,
     toolsBin: options.toolsBin,
     stackFile: SANDBOX_STACK_FILE,
@@ -41,6 +41,14 @@ export async function upSandboxStack(options: SandboxStackOptions): Promise<Sand
     onEvent: options.onEvent,
     onFunctionLog: options.onFunctionLog,
   });
+}
+
+/**
+ * `pulumi up` of `infra/` as stack `sandbox` by the real engine into the sandbox ({@link startSandboxStack}),
+ * and the outputs read back with `pulumi stack output`. On failure everything is stopped again.
+ */
+export async function upSandboxStack(options: SandboxStackOptions): Promise<SandboxStack> {
+  const deployment = await startSandboxStack(options);
   try {
     const up = await deployment.up(options.onOutput);
     const summary = summaryOf(up.stdout);
