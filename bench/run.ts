@@ -79,9 +79,22 @@ async function main(): Promise<void> {
   }
   const out = join(__dirname, "..", "docs", "benchmarks.md");
   await mkdir(join(__dirname, "..", "docs"), { recursive: true });
-  const existing = names.length > 0 ? await readFile(out, "utf8").catch(() => undefined) : undefined;
-  await writeFile(out, existing ? merged(existing, figures) : wholeFile(figures));
+  const existing = await readFile(out, "utf8").catch(() => undefined);
+  const { generated, handMeasured } = splitHandMeasured(existing ?? "");
+  const measured = names.length > 0 && existing ? merged(generated, figures) : wholeFile(figures);
+  await writeFile(out, measured + handMeasured);
   process.stderr.write(`bench: wrote ${out}\n`);
+}
+
+/** Sections measured by hand (the Pulumi CLI build takes minutes), kept from the previous file as they were. */
+const HAND_MEASURED = "\n## Measured by hand";
+
+/** The generated part of a benchmarks file and its hand-measured tail ("" when it has none). */
+function splitHandMeasured(text: string): { generated: string; handMeasured: string } {
+  const at = text.indexOf(HAND_MEASURED);
+  return at < 0
+    ? { generated: text, handMeasured: "" }
+    : { generated: text.slice(0, at), handMeasured: text.slice(at) };
 }
 
 main().catch((err: unknown) => {

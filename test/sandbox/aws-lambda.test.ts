@@ -119,7 +119,11 @@ describe("local Lambda runner", () => {
     });
 
   beforeAll(async () => {
-    bundle = await buildTestBundle({ probe: PROBE, http: HTTP });
+    bundle = await buildTestBundle({
+      probe: PROBE,
+      http: HTTP,
+      release2: `export const handler = async () => "release 2";`,
+    });
     ssm = await startSsmStandIn();
   });
 
@@ -213,7 +217,7 @@ describe("local Lambda runner", () => {
 
     // One invocation is in flight (on the warm environment) while the configuration changes.
     const inFlight = fn.invoke({ action: "sleep", ms: 300 });
-    await fn.updateConfiguration({ environment: { SECRETS_VERSION: "2" } });
+    await fn.update({ environment: { SECRETS_VERSION: "2" } });
     expect(fn.environment).toEqual({ SECRETS_VERSION: "2" });
     expect(await fn.invoke({ action: "cached" })).toEqual({
       coldStartVersion: "2",
@@ -224,21 +228,36 @@ describe("local Lambda runner", () => {
     const after = await Promise.all([fn.invoke({ action: "cached" }), fn.invoke({ action: "cached" })]);
     expect(after.map((r) => (r as { coldStartVersion: string }).coldStartVersion)).toEqual(["2", "2"]);
     expect(fn.coldStarts).toBe(3);
-    expect(fn.configurationUpdates).toBe(1);
+    expect(fn.updates).toBe(1);
   });
 
   it("refuses a configuration update AWS would refuse and keeps the warm environment", async () => {
     const fn = await probe("fn-bad-update", { environment: { SECRETS_VERSION: "1" } });
     await fn.invoke({ action: "cached" });
-    await expect(fn.updateConfiguration({ environment: { AWS_REGION: "eu-west-1" } })).rejects.toThrow(
+    await expect(fn.update({ environment: { AWS_REGION: "eu-west-1" } })).rejects.toThrow(
       /reserved keys AWS_REGION/,
     );
-    await expect(fn.updateConfiguration({ timeoutSeconds: 901 })).rejects.toThrow(/timeoutSeconds/);
+    await expect(fn.update({ timeoutSeconds: 901 })).rejects.toThrow(/timeoutSeconds/);
     expect(await fn.invoke({ action: "cached" })).toEqual({
       coldStartVersion: "1",
       invocationsInThisEnvironment: 2,
     });
-    expect(fn.configurationUpdates).toBe(0);
+    expect(fn.updates).toBe(0);
+  });
+
+  it("a code update runs the new bundle behind the same ARN; an invocation already running finishes", async () => {
+    const fn = await probe("fn-code-update");
+    expect(await fn.invoke({ action: "cached" })).toMatchObject({ invocationsInThisEnvironment: 1 });
+    const running = fn.invoke({ action: "sleep", ms: 300 });
+    await fn.update({ bundleFile: bundle.file("release2"), handler: "release2.handler" });
+    expect(await fn.invoke({})).toBe("release 2");
+    expect(await running).toBe("woke");
+    expect(fn.arn).toBe("arn:aws:lambda:us-east-1:000000000000:function:fn-code-update");
+    await expect(
+      fn.update({ bundleFile: `${bundle.dir}/missing.mjs`, handler: "missing.handler" }),
+    ).rejects.toThrow(/bundle file .*missing\.mjs does not exist/);
+    expect(await fn.invoke({})).toBe("release 2");
+    expect(fn.updates).toBe(1);
   });
 
   it("turns a thrown error into an invocation failure and keeps serving", async () => {

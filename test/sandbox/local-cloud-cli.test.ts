@@ -1,36 +1,20 @@
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-
-const ROOT = join(__dirname, "..", "..");
-
-/** `npm run sandbox -- <args>` as a child process: its exit code and output. */
-async function sandboxCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const bundleDir = await mkdtemp(join(tmpdir(), "cli-bundle-"));
-  try {
-    const child = spawn(process.execPath, [require.resolve("tsx/cli"), "src/sandbox/cli.ts", ...args], {
-      cwd: ROOT,
-      env: { ...process.env, BRIDGE_BUNDLE_DIR: bundleDir },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
-    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    return { code, stdout, stderr };
-  } finally {
-    await rm(bundleDir, { recursive: true, force: true });
-  }
-}
+import { sandboxCli } from "../support/sandbox-cli";
 
 describe("npm run sandbox (the CLI)", () => {
-  it("exits 0 after deploying and playing the scenario", async () => {
-    const { code, stdout, stderr } = await sandboxCli(["--dns", "route53", "--record-profile", "cname"]);
+  it("exits 0 after deploying and playing the scenario (mock runtime; test/engine runs the real engine)", async () => {
+    const { code, stdout, stderr } = await sandboxCli([
+      "--dns",
+      "route53",
+      "--record-profile",
+      "cname",
+      "--engine",
+      "mock",
+    ]);
     expect(stderr).not.toMatch(/sandbox failed/);
     expect(code).toBe(0);
     expect(stdout).toMatch(/DNS on route53, record profile cname,/);
+    expect(stdout).toMatch(/^Engine: Pulumi's mock runtime, embedded in this process \(--engine mock\)$/m);
     expect(stdout).toMatch(/domain verified: .*SPF CNAME verified, SPF CNAME verified/);
     expect(stdout).toMatch(/aws:route53\/record:Record/);
     // The transcript shows the canary Resend accepted before the templates were routed to the bridge.
@@ -46,6 +30,9 @@ describe("npm run sandbox (the CLI)", () => {
     const { code, stderr } = await sandboxCli(["--dns", "azure"]);
     expect(code).toBe(1);
     expect(stderr).toMatch(/--dns must be cloudflare or route53 \(got "azure"\)/);
+    const engine = await sandboxCli(["--engine", "terraform"]);
+    expect(engine.code).toBe(1);
+    expect(engine.stderr).toMatch(/--engine must be pulumi or mock \(got "terraform"\)/);
     const profile = await sandboxCli(["--record-profile", "mx"]);
     expect(profile.code).toBe(1);
     expect(profile.stderr).toMatch(

@@ -87,8 +87,8 @@ describe("a secret changed between two deployments reaches the warm function", (
       `${TYPES.function} bounce-bridge-ingest`,
     ]);
     expect(cloud.log.at(-1)).toMatchObject({ type: TYPES.delivery, operation: "create" });
-    expect(ingest.configurationUpdates).toBe(1);
-    expect(worker.configurationUpdates).toBe(0);
+    expect(ingest.updates).toBe(1);
+    expect(worker.updates).toBe(0);
     expect(ingest.environment.BRIDGE_SECRETS_VERSION).toMatch(/^clerk-webhook-secret@sha256:[0-9a-f]{16}$/);
     expect(ingest.environment.BRIDGE_SECRETS_VERSION).not.toContain(signingSecret.slice(6));
     expect(second.outputs.clerkDelivery).toEqual({

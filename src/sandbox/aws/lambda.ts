@@ -87,8 +87,8 @@ class ExecutionEnvironment {
   constructor(
     private readonly worker: Worker,
     private readonly functionName: string,
-    /** The configuration it was started with; an environment never outlives a configuration change. */
-    readonly configuration: number,
+    /** The function's update it was started after; an environment never outlives an update. */
+    readonly generation: number,
   ) {
     worker.on(
       "message",
@@ -164,25 +164,29 @@ class ExecutionEnvironment {
   }
 }
 
-/** What `UpdateFunctionConfiguration` can change on a local function. */
-export type LambdaConfigurationUpdate = Partial<
-  Pick<LocalLambdaOptions, "environment" | "timeoutSeconds" | "memoryMb">
+/**
+ * What an update can change on a local function: its code (`UpdateFunctionCode`: a new bundle file, with
+ * its handler) and its configuration (`UpdateFunctionConfiguration`). The name, and so the ARN and URL,
+ * stay.
+ */
+export type LambdaUpdate = Partial<
+  Pick<LocalLambdaOptions, "bundleFile" | "handler" | "environment" | "timeoutSeconds" | "memoryMb">
 >;
 
 /**
  * A function run locally from its deployment bundle: each execution environment is a worker thread
  * whose `process.env` is exactly the function's environment plus Lambda's reserved variables.
  * Concurrent invocations get separate environments, as in Lambda; idle ones are reused (warm starts).
- * A configuration update retires every environment started before it, as Lambda does: idle ones at once,
- * busy ones when their invocation ends, so every later invocation runs with the new configuration.
+ * An update (code or configuration) retires every environment started before it, as Lambda does: idle ones
+ * at once, busy ones when their invocation ends, so every later invocation runs the new code and settings.
  */
 export class LocalLambda {
   readonly arn: string;
   readonly logs: LambdaLogLine[] = [];
   invocations = 0;
   coldStarts = 0;
-  /** How many configuration updates the function has had. */
-  configurationUpdates = 0;
+  /** How many updates (code or configuration) the function has had. */
+  updates = 0;
   private readonly idle: ExecutionEnvironment[] = [];
   private readonly all = new Set<ExecutionEnvironment>();
   private workerEnv: Record<string, string> = {};
@@ -199,17 +203,19 @@ export class LocalLambda {
   }
 
   /**
-   * `UpdateFunctionConfiguration`: the new settings apply to every invocation that starts afterwards. Warm
-   * environments are discarded, so code that cached what the old configuration pointed at (a secret read
-   * at cold start) starts over. A configuration AWS would refuse is refused and changes nothing.
+   * `UpdateFunctionCode` and `UpdateFunctionConfiguration`: the new code and settings apply to every
+   * invocation that starts afterwards. Warm environments are discarded, so code that cached what the old
+   * configuration pointed at (a secret read at cold start) starts over; an invocation already running
+   * finishes on the old. An update AWS would refuse is refused and changes nothing.
    */
-  async updateConfiguration(update: LambdaConfigurationUpdate): Promise<void> {
+  async update(change: LambdaUpdate): Promise<void> {
     if (this.closed) throw new Error(`Lambda ${this.name} is closed`);
-    const next = { ...this.options, ...update, memoryMb: update.memoryMb ?? this.options.memoryMb };
+    const next = { ...this.options, ...change, memoryMb: change.memoryMb ?? this.options.memoryMb };
     checkConfiguration(next);
+    if (change.bundleFile !== undefined) await checkBundleFile(next);
     this.options = next;
     this.workerEnv = this.environmentFor(next);
-    this.configurationUpdates += 1;
+    this.updates += 1;
     const retired = this.idle.splice(0);
     for (const environment of retired) this.all.delete(environment);
     await Promise.all(retired.map((environment) => environment.terminate()));
@@ -237,7 +243,7 @@ export class LocalLambda {
       );
       return JSON.parse(payload);
     } finally {
-      if (!environment.dead && !this.closed && environment.configuration === this.configurationUpdates) {
+      if (!environment.dead && !this.closed && environment.generation === this.updates) {
         this.idle.push(environment);
       } else {
         this.all.delete(environment);
@@ -277,7 +283,7 @@ export class LocalLambda {
     });
     this.capture(worker.stdout, "stdout");
     this.capture(worker.stderr, "stderr");
-    const environment = new ExecutionEnvironment(worker, this.name, this.configurationUpdates);
+    const environment = new ExecutionEnvironment(worker, this.name, this.updates);
     this.all.add(environment);
     return environment;
   }
@@ -318,15 +324,19 @@ export class LocalLambda {
  * handler that does not name the bundle file, limits out of range) fail here, before any invocation.
  */
 export async function startLocalLambda(options: LocalLambdaOptions): Promise<LocalLambda> {
-  const memoryMb = options.memoryMb ?? 128;
-  checkConfiguration({ ...options, memoryMb });
+  const configured = { ...options, memoryMb: options.memoryMb ?? 128 };
+  checkConfiguration(configured);
+  await checkBundleFile(configured);
+  return new LocalLambda(configured);
+}
+
+async function checkBundleFile(options: LocalLambdaOptions): Promise<void> {
   const file = await stat(options.bundleFile).catch(() => undefined);
   if (!file?.isFile()) {
     throw new Error(
       `Lambda ${options.name}: bundle file ${options.bundleFile} does not exist; build the bundle first`,
     );
   }
-  return new LocalLambda({ ...options, memoryMb });
 }
 
 /** Throws what AWS would refuse about a function configuration, naming the setting. */

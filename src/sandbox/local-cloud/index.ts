@@ -1,17 +1,13 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import { SANDBOX_ACCOUNT_ID, SANDBOX_REGION } from "../aws/env";
 import type { Sandbox } from "../index";
-import { LocalAwsResources, type Realized, settleAssets } from "./aws-resources";
-import { DnsPublisher } from "./dns-publisher";
+import type { LocalAwsResources } from "./aws-resources";
+import { type Realized, settleAssets } from "./aws-resources";
+import { LocalCloudControl, type RealizationKind } from "./control";
+import type { DnsPublisher } from "./dns-publisher";
 import { createDynamicResource, type StackConfig } from "./dynamic";
-import { recordedResource } from "./recorded";
 import { unwrapSecrets } from "./serialized-provider";
 
-/** How a resource was made real. */
-export type RealizationKind = "dynamic" | "dns" | "aws" | "recorded";
+export type { RealizationKind } from "./control";
 
 /** One resource the local cloud created, in the order creations finished. */
 export interface RealizedResource {
@@ -48,21 +44,6 @@ export interface LocalCloudOptions {
   onFunctionLog?: (functionName: string, line: string) => void;
 }
 
-const AWS_INVOKES: Record<string, () => Record<string, unknown>> = {
-  "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" }),
-  "aws:index/getRegion:getRegion": () => ({
-    region: SANDBOX_REGION,
-    name: SANDBOX_REGION,
-    id: SANDBOX_REGION,
-  }),
-  "aws:index/getCallerIdentity:getCallerIdentity": () => ({
-    accountId: SANDBOX_ACCOUNT_ID,
-    arn: `arn:aws:iam::${SANDBOX_ACCOUNT_ID}:user/sandbox`,
-    userId: "AIDASANDBOX",
-    id: SANDBOX_ACCOUNT_ID,
-  }),
-};
-
 const NEVER = new Promise<never>(() => undefined);
 
 /** What a deployment into the same cloud may change in place, per type; anything else is refused. */
@@ -98,8 +79,6 @@ export class LocalCloud {
   readonly failures: RealizationFailure[] = [];
   /** Rejects with the first failure. */
   readonly failed: Promise<never>;
-  readonly dns: DnsPublisher;
-  readonly aws: LocalAwsResources;
   readonly mocks: pulumi.runtime.Mocks;
   private readonly started = Date.now();
   private readonly inFlight = new Set<string>();
@@ -111,7 +90,8 @@ export class LocalCloud {
 
   private constructor(
     private readonly options: LocalCloudOptions,
-    private readonly workDir: string,
+    /** Creates the Cloudflare and AWS resources; shared with the real engine's providers. */
+    readonly control: LocalCloudControl,
   ) {
     this.config = options.config;
     this.failed = new Promise<never>((_, reject) => {
@@ -119,19 +99,6 @@ export class LocalCloud {
     });
     // Observed by whoever awaits it; without this a failure nobody waits on would crash the process.
     this.failed.catch(() => undefined);
-    const { sandbox } = options;
-    this.dns = new DnsPublisher(sandbox.dns);
-    this.aws = new LocalAwsResources({
-      aws: sandbox.aws,
-      workDir,
-      functionNetwork: {
-        ...sandbox.aws.environment,
-        // The vendors' stand-ins play the internet for the functions.
-        RESEND_BASE_URL: sandbox.resend.url,
-        BRIDGE_CLERK_API_URL: sandbox.clerk.url,
-      },
-      onFunctionLog: options.onFunctionLog,
-    });
     this.mocks = {
       newResource: (args) => this.newResource(args),
       call: (args) => this.call(args),
@@ -139,8 +106,16 @@ export class LocalCloud {
   }
 
   static async create(options: LocalCloudOptions): Promise<LocalCloud> {
-    const workDir = await mkdtemp(join(tmpdir(), "local-cloud-"));
-    return new LocalCloud(options, workDir);
+    const control = await LocalCloudControl.create(options);
+    return new LocalCloud(options, control);
+  }
+
+  get dns(): DnsPublisher {
+    return this.control.dns;
+  }
+
+  get aws(): LocalAwsResources {
+    return this.control.aws;
   }
 
   /** Starts another deployment of the stack into this cloud, with that deployment's stack config. */
@@ -163,8 +138,7 @@ export class LocalCloud {
   }
 
   async close(): Promise<void> {
-    await this.aws.close();
-    await rm(this.workDir, { recursive: true, force: true });
+    await this.control.close();
   }
 
   private async newResource(
@@ -187,7 +161,7 @@ export class LocalCloud {
       const changed = previous ? changedInputs(previous.inputs, inputs) : [];
       if (previous && changed.length === 0) return { id: previous.entry.id, state: previous.entry.state };
       const { kind, realized } = previous
-        ? await this.update(args.type, args.name, changed, inputs)
+        ? await this.update(args.type, args.name, previous.entry.id, changed, inputs)
         : await this.realize(args.type, args.name, inputs, raw);
       const state = { ...raw, ...realized.state };
       const entry: RealizedResource = {
@@ -225,40 +199,14 @@ export class LocalCloud {
       const realized = await createDynamicResource(label, source, this.options.project, this.config);
       return { kind: "dynamic", realized };
     }
-    switch (type) {
-      case "cloudflare:index/dnsRecord:DnsRecord":
-      case "aws:route53/record:Record": {
-        const provider = type.startsWith("cloudflare") ? "cloudflare" : "route53";
-        const record = this.dns.publish(provider, name, inputs);
-        return {
-          kind: "dns",
-          realized: { id: `${record.name}_${record.type}_${name}`, state: { fqdn: record.name } },
-        };
-      }
-      case "aws:dynamodb/table:Table":
-        return { kind: "aws", realized: await this.aws.table(name, inputs) };
-      case "aws:sqs/queue:Queue":
-        return { kind: "aws", realized: this.aws.queue(name, inputs) };
-      case "aws:ssm/parameter:Parameter":
-        return { kind: "aws", realized: this.aws.parameter(name, inputs) };
-      case "aws:lambda/function:Function":
-        return { kind: "aws", realized: await this.aws.lambdaFunction(name, inputs) };
-      case "aws:lambda/functionUrl:FunctionUrl":
-        return { kind: "aws", realized: await this.aws.functionUrl(inputs) };
-      case "aws:lambda/eventSourceMapping:EventSourceMapping":
-        return { kind: "aws", realized: await this.aws.eventSourceMapping(name, inputs) };
-    }
-    const recorded = recordedResource(type, name, inputs);
-    if (recorded) return { kind: "recorded", realized: recorded };
-    throw new Error(
-      `the local cloud cannot create resources of type ${type} (${name}); add it to src/sandbox/local-cloud`,
-    );
+    return this.control.create(type, name, inputs);
   }
 
   /** A change to a resource a previous deployment created: in place where AWS allows it, else refused. */
   private async update(
     type: string,
     name: string,
+    id: string,
     changed: string[],
     inputs: Record<string, unknown>,
   ): Promise<{ kind: RealizationKind; realized: Realized }> {
@@ -269,34 +217,13 @@ export class LocalCloud {
           "deploy into a fresh local cloud instead",
       );
     }
-    switch (type) {
-      case "aws:ssm/parameter:Parameter":
-        return { kind: "aws", realized: this.aws.parameter(name, inputs) };
-      default:
-        return { kind: "aws", realized: await this.aws.updateFunctionConfiguration(name, inputs) };
-    }
+    return { kind: "aws", realized: await this.control.update(type, name, id, inputs) };
   }
 
   private async call(args: pulumi.runtime.MockCallArgs): Promise<Record<string, unknown>> {
     if (this.failures.length > 0) return NEVER;
     try {
-      const inputs = unwrapSecrets(args.inputs) as Record<string, unknown>;
-      switch (args.token) {
-        case "cloudflare:index/getZone:getZone": {
-          const filter = (inputs.filter ?? {}) as { name?: string };
-          const id = inputs.zoneId ? String(inputs.zoneId) : this.dns.zoneId("cloudflare", filter.name);
-          return { id, zoneId: id, name: filter.name, status: "active" };
-        }
-        case "aws:route53/getZone:getZone": {
-          const zoneId = this.dns.zoneId("route53", inputs.name);
-          return { id: zoneId, zoneId, name: inputs.name, privateZone: false };
-        }
-      }
-      const answer = AWS_INVOKES[args.token];
-      if (answer) return answer();
-      throw new Error(
-        `the local cloud cannot answer the invoke ${args.token}; add it to src/sandbox/local-cloud`,
-      );
+      return this.control.invoke(args.token, unwrapSecrets(args.inputs) as Record<string, unknown>);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       this.fail({ type: args.token, name: "(invoke)", error });
