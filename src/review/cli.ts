@@ -3,10 +3,12 @@
  *
  *   npm run review -- dev=preview-dev.json prod=preview-prod.json [--protected prod] [--log-url URL]
  *
+ * A stack whose `Pulumi.<stack>.yaml` sets `protectMailResources: true` counts as protected without the flag.
  * Prints Markdown on stdout. A file that is not a preview (the preview failed before printing JSON) is named
  * in the comment instead of failing the job that posts it.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { parse } from "yaml";
 import { reviewPreview, type StackReview } from "./dns-changes";
 import { renderReview } from "./markdown";
 import type { PreviewDigest } from "./preview-json";
@@ -43,12 +45,21 @@ function main(argv: string[]): number {
       failed.push(stack);
     }
   }
+  for (const { stack } of previews) if (protectsMail(stack)) protectedStacks.push(stack);
   let markdown = renderReview(reviews, { protectedStacks, logUrl });
   for (const stack of failed) {
     markdown += `\n### Stack \`${stack}\`\n\nThe preview did not produce a result: see the log for its error.\n`;
   }
   process.stdout.write(markdown);
   return 0;
+}
+
+/** Whether the stack file in the working directory turns on `protectMailResources`. */
+function protectsMail(stack: string): boolean {
+  const file = `Pulumi.${stack}.yaml`;
+  if (!existsSync(file)) return false;
+  const config = (parse(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null)?.config;
+  return String(config?.["auth-email-pipeline:protectMailResources"]) === "true";
 }
 
 process.exitCode = main(process.argv.slice(2));

@@ -147,6 +147,7 @@ function dynamicArea(name: string): string {
   if (/clerk-delivery|templates/.test(name)) return "Clerk delivery cutover";
   if (/webhook/.test(name)) return "webhooks";
   if (/canary/.test(name)) return "canary";
+  if (/sending-key|api-key/.test(name)) return "bridge sending key";
   return "Resend domain and verification";
 }
 

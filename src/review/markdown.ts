@@ -13,8 +13,12 @@ export interface RenderOptions {
   logUrl?: string;
 }
 
-/** Marks the comment so CI edits its own comment instead of adding one per push. */
+/** Marks the comment so CI edits its own comment (one per set of stacks) instead of adding one per push. */
 export const COMMENT_MARKER = "<!-- auth-email-pipeline:dns-review -->";
+
+export function commentMarker(stacks: string[]): string {
+  return COMMENT_MARKER.replace(" -->", `:${stacks.join(",")} -->`);
+}
 
 const OP_LABEL: Record<DnsChange["op"], string> = {
   create: "create",
@@ -24,7 +28,7 @@ const OP_LABEL: Record<DnsChange["op"], string> = {
 };
 
 export function renderReview(reviews: StackReview[], options: RenderOptions = {}): string {
-  const parts = [COMMENT_MARKER, "## Mail DNS changes"];
+  const parts = [commentMarker(reviews.map((r) => r.stack)), "## Mail DNS changes"];
   for (const review of reviews) parts.push(renderStack(review, options));
   if (options.logUrl) parts.push(`Full preview log: ${options.logUrl}`);
   return `${parts.join("\n\n")}\n`;
@@ -93,7 +97,7 @@ function valueCell(change: DnsChange): string {
 function pairCell(before: PlainValue | undefined, after: PlainValue | undefined, code = false): string {
   const show = (value: PlainValue | undefined) => shown(value, code);
   if (!before) return show(after);
-  if (!after) return `~~${show(before)}~~`;
+  if (!after) return before.kind === "absent" ? "—" : `~~${show(before)}~~`;
   const a = show(before);
   const b = show(after);
   return a === b ? b : `${a} → ${b}`;

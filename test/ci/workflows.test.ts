@@ -97,11 +97,15 @@ describe("CI workflows", () => {
     expect([...(job?.strategy?.matrix.stack ?? [])].sort()).toEqual(stacks);
     const steps = job?.steps ?? [];
     const pulumi = steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
-    expect(pulumi?.with).toMatchObject({
-      command: "preview",
-      "comment-on-pr": true,
-      "stack-name": MATRIX_STACK,
-    });
+    expect(pulumi?.with).toMatchObject({ command: "preview", "stack-name": MATRIX_STACK });
+    // The PR comment is the DNS review rendered from the preview's JSON, not the action's cut-off diff.
+    expect(pulumi?.with?.["comment-on-pr"]).toBeUndefined();
+    const review = steps.find((s) => s.run?.includes("src/review/cli.ts"));
+    expect(review?.run).toContain("pulumi preview --stack");
+    expect(review?.run).toContain("--json");
+    const post = steps.find((s) => s.run?.includes("dns-review:$STACK"));
+    expect(steps.indexOf(post as Step)).toBeGreaterThan(steps.indexOf(review as Step));
+    expect(steps.indexOf(review as Step)).toBeGreaterThan(steps.indexOf(pulumi as Step));
     // The action does not install dependencies; npm ci must come before it.
     expect(steps.findIndex((s) => s.run?.startsWith("npm ci"))).toBeLessThan(steps.indexOf(pulumi as Step));
   });
