@@ -15,7 +15,7 @@ describeWithEngine("npm run sandbox with the Pulumi CLI", () => {
     expect(stdout).toMatch(
       /^ {2}\+ aws:lambda\/functionUrl:FunctionUrl +bounce-bridge-url {2}\(aws, \d+ ms\)$/m,
     );
-    expect(stdout).toMatch(/^Resources:\n {4}\+ 41 created\nDuration: /m);
+    expect(stdout).toMatch(/^Resources:\n {4}\+ 42 created\nDuration: /m);
     expect(stdout.trim().split("\n").at(-1)).toBe("The sandbox stack works end to end.");
   }, 300_000);
 });

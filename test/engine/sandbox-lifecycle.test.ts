@@ -47,7 +47,7 @@ describeWithEngine("the sandbox stack's lifecycle under the real engine", (tools
   };
 
   it("deploys a stack whose sign-up loop works: code delivered, bounce flagged and blocked", async () => {
-    expect(stack.summary.join("\n")).toMatch(/^ {4}\+ 41 created$/m);
+    expect(stack.summary.join("\n")).toMatch(/^ {4}\+ 42 created$/m);
     const { facts } = await runScenario({ sandbox, outputs: stack.outputs, templates: TEMPLATES });
     expect(facts.domain.status).toBe("verified");
     expect(facts.resendWebhook.endpoint).toBe(`${stack.outputs.bridgeUrl}webhooks/resend`);
