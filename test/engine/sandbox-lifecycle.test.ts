@@ -6,6 +6,7 @@ import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { isCanarySend } from "../../src/bridge/events";
 import { type Sandbox, startSandbox } from "../../src/sandbox";
 import { sandboxClientConfig } from "../../src/sandbox/aws/env";
 import type { ControlEvent } from "../../src/sandbox/engine/control-server";
@@ -53,9 +54,15 @@ describeWithEngine("the sandbox stack's lifecycle under the real engine", (tools
     expect(facts.resendWebhook.endpoint).toBe(`${stack.outputs.bridgeUrl}webhooks/resend`);
     expect(facts.clerkEndpoint.url).toBe(`${stack.outputs.bridgeUrl}webhooks/clerk`);
     expect(facts.templates).toEqual({ verification_code: false, reset_password_code: false });
-    expect(sandbox.resend.emails().find((e) => e.to.includes(DELIVERED_ADDRESS))?.html).toContain(
-      facts.delivered.code,
+    // The user's code, not the delivery canary the deployment sent to the same test address before the cutover.
+    const sent = sandbox.resend.emails().filter((e) => e.to.includes(DELIVERED_ADDRESS));
+    const canaries = sent.filter((e) =>
+      isCanarySend(Object.fromEntries(e.tags.map((t) => [t.name, t.value]))),
     );
+    expect(canaries).toHaveLength(1);
+    expect(
+      sent.filter((e) => !canaries.includes(e)).map((e) => e.html?.includes(facts.delivered.code)),
+    ).toEqual([true]);
     expect(facts.bounced.publicMetadata).toMatchObject({ email_status: "undeliverable" });
     expect(facts.blocked.bridgeRecord.status).toBe("suppressed");
     expect(sandbox.resend.emails().filter((e) => e.to.includes(BOUNCED_ADDRESS))).toHaveLength(1);
