@@ -130,7 +130,7 @@ describe("the recorded previews of the sandbox stack (scripts/record-previews.ts
   });
 
   it("plan what each change should: create all, update one record, replace the domain and move records, delete all", () => {
-    expect(fixture("new-stack").preview.changeSummary).toEqual({ create: 41 });
+    expect(fixture("new-stack").preview.changeSummary).toEqual({ create: 42 });
     expect(plan("dns-record-value")).toEqual(["update sending-domain-dmarc"]);
     const domainReplacement = plan("domain-replacement");
     expect(domainReplacement).toEqual(
@@ -147,6 +147,6 @@ describe("the recorded previews of the sandbox stack (scripts/record-previews.ts
     );
     const spf = fixture("profile-switch").preview.steps.filter((s) => /::sending-domain-spf-/.test(s.urn));
     expect(spf.map((s) => s.newState?.inputs?.type)).toEqual(["CNAME", "CNAME"]);
-    expect(fixture("destroy").preview.changeSummary).toEqual({ delete: 41 });
+    expect(fixture("destroy").preview.changeSummary).toEqual({ delete: 42 });
   });
 });
