@@ -144,9 +144,10 @@ function areaOf(type: string, urn: string): string | undefined {
 }
 
 function dynamicArea(name: string): string {
+  // The canary sits under the cutover component (clerk-delivery-canary): name it first.
+  if (/canary/.test(name)) return "delivery canary";
   if (/clerk-delivery|templates/.test(name)) return "Clerk delivery cutover";
   if (/webhook/.test(name)) return "webhooks";
-  if (/canary/.test(name)) return "canary";
   if (/sending-key|api-key/.test(name)) return "bridge sending key";
   return "Resend domain and verification";
 }

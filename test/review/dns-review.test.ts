@@ -79,6 +79,9 @@ describe("DNS change review from recorded previews", () => {
     // The domain and its verification gate are replaced with it, and so is the sending key restricted to it.
     expect(review.others["Resend domain and verification"]).toEqual({ replace: 2 });
     expect(review.others["bridge sending key"]).toEqual({ replace: 1 });
+    // The cutover follows the new domain (replaced, delete-first) and the canary runs again for it.
+    expect(review.others["Clerk delivery cutover"]).toEqual({ replace: 1 });
+    expect(review.others["delivery canary"]).toEqual({ update: 1 });
     expect(renderReview([review])).toContain("| 300 | 10 → _known after apply_ |");
   });
 
